@@ -1,0 +1,4 @@
+import 'reflect-metadata';
+import { buildProgram } from './program.js';
+
+await buildProgram().parseAsync(process.argv);

@@ -1,0 +1,77 @@
+import 'reflect-metadata';
+import type { INestApplication } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { AdminTokenService } from './auth/admin-token.service.js';
+import { createHttpApp } from './boot/http-app.js';
+import { prepareRuntime } from './boot/runtime.js';
+import { registerEmbeddedSandbox } from './boot/sandbox-registration.js';
+import { createRootLogger } from './common/logger.js';
+import { ConfigError, loadConfig } from './config/config.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`shaken-clm: ${error.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw error;
+  }
+  const log = createRootLogger(config.logLevel);
+  const prepared = await prepareRuntime(config, log);
+  let app: Awaited<ReturnType<typeof createHttpApp>> | undefined;
+  try {
+    app = await createHttpApp(prepared.runtime, log);
+    await announceBootstrapToken(app, config.bootstrapAdminToken, log);
+    await registerEmbeddedSandbox(app, prepared.runtime);
+    await app.listen(config.port, config.host);
+  } catch (error) {
+    // Whatever failed after the database and sandbox started, they stop with us rather than
+    // outlive this process and block the next start (port taken, cluster already running).
+    await app?.close().catch(() => undefined);
+    await prepared.stop().catch(() => undefined);
+    throw error;
+  }
+  const url = await app.getUrl();
+  log.info({ component: 'http', url, docs: `${url}/docs` }, 'shaken-clm listening');
+  const running = app;
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    await running.close();
+    await prepared.stop();
+    log.info('stopped');
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+/**
+ * First start: with no admin token in the database, one is created and printed once, to the
+ * terminal only (not the structured log): it is stored hashed. A CLM_ADMIN_TOKEN set after tokens
+ * exist changes nothing, and saying so avoids an operator believing it works.
+ */
+async function announceBootstrapToken(app: INestApplication, configured: string | undefined, log: Logger): Promise<void> {
+  const bootstrap = await app.get(AdminTokenService).ensureBootstrapToken(configured);
+  if (bootstrap?.generated) {
+    process.stdout.write(
+      `\n  First start: an admin token was created. It is shown only this once:\n\n    ${bootstrap.token}\n\n` +
+        `  Use it as "Authorization: Bearer <token>" or CLM_TOKEN for the clm CLI.\n\n`,
+    );
+  } else if (bootstrap) {
+    log.info({ component: 'auth' }, 'admin token from CLM_ADMIN_TOKEN registered');
+  } else if (configured) {
+    log.warn({ component: 'auth' }, 'CLM_ADMIN_TOKEN is ignored: admin tokens exist already (create more with clm tokens create)');
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`shaken-clm failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});
