@@ -1,0 +1,125 @@
+import { webcrypto } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { accountKeyFingerprint } from '@app/acme';
+import { PrismaService, type SpcToken } from '@app/db';
+import { importSpki, tnAuthListForSpc, verifySpcToken } from '@app/shaken';
+import { isStiPaError, StiPaErrorCode } from '@app/sti-pa';
+import { AuditService } from '../audit/audit.service.js';
+import { Clock } from '../common/clock.js';
+import type { OrderContext } from './order-context.js';
+import { ProcurementError } from './procurement-errors.js';
+import { StiClients } from './sti-clients.js';
+import { StiPaTrust } from './sti-pa-trust.js';
+
+/** A stored token is reused only while it has this long left, so it cannot lapse mid-challenge. */
+const MIN_REMAINING_MS = 10 * 60_000;
+
+/**
+ * SPC tokens (STIR-SHAKEN.md §3): requested from the provider's STI-PA API user for the OCN's
+ * TNAuthList and the fingerprint of the ACME account key in the STI-CA's form, then verified
+ * exactly as the STI-CA will (ES256 by the x5u certificate, chain to the pinned STI-PA root,
+ * exp, tkvalue, fingerprint, ca) before anything is sent to the CA, and stored.
+ */
+@Injectable()
+export class SpcTokens {
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly audit: AuditService,
+    private readonly clients: StiClients,
+    private readonly trust: StiPaTrust,
+    private readonly clock: Clock,
+  ) {}
+
+  /** A usable token: a stored one for the same account and OCN (unless `fresh`), or a new one. */
+  async obtain(context: OrderContext, options: { fresh: boolean }): Promise<{ token: SpcToken; reused: boolean }> {
+    const account = context.acmeAccount;
+    if (!account?.accountUrl) throw new ProcurementError('ACME_ACCOUNT.NOT_READY', 'the ACME account is not registered yet', false);
+    const stiPaAccount = context.provider.stiPaAccount;
+    if (!stiPaAccount) {
+      throw new ProcurementError('PROVIDER.STI_PA_ACCOUNT_MISSING', `provider ${context.provider.id} has no STI-PA API user; PUT /api/v1/providers/{id}/sti-pa-account`, false);
+    }
+    if (!this.trust.hasPinnedRoots) {
+      throw new ProcurementError('STI_PA.ROOTS_NOT_PINNED', 'no STI-PA root is pinned (CLM_STI_PA_ROOTS_FILE): SPC tokens cannot be verified', false);
+    }
+    const fingerprint = await accountKeyFingerprint(await importSpki(account.key.publicKeySpki), context.stiCa.fingerprintForm, webcrypto.subtle);
+    const now = this.clock.now();
+    if (!options.fresh) {
+      const stored = await this.prisma.spcToken.findFirst({
+        where: {
+          acmeAccountId: account.id, ocnId: context.ocn.id, status: 'valid', ca: false, fingerprint,
+          expiresAt: { gt: new Date(now.getTime() + MIN_REMAINING_MS) },
+        },
+        orderBy: { expiresAt: 'desc' },
+      });
+      if (stored) return { token: stored, reused: true };
+    }
+
+    const client = this.clients.stiPa(stiPaAccount);
+    const tnAuthList = tnAuthListForSpc(context.ocn.code);
+    let grant;
+    try {
+      grant = await client.requestSpcToken({ ocn: context.ocn.code, tnAuthList, fingerprint });
+    } catch (error) {
+      await this.recordStiPaRefusal(context, error);
+      throw error;
+    }
+    // ATIS-1000080 v005 §6.3.5: verify before use, with the same rules the STI-CA applies.
+    const verified = await verifySpcToken(grant.token, {
+      fetchCertificate: (x5u) => client.fetchCertificateChain(x5u),
+      trustAnchors: this.trust.pinnedCertificates(),
+      expected: { tkvalue: tnAuthList, fingerprint, ca: false },
+      now: this.clock.now(),
+    });
+    const token = await this.prisma.transaction(async (tx) => {
+      const row = await tx.spcToken.create({
+        data: {
+          providerId: context.provider.id,
+          ocnId: context.ocn.id,
+          stiPaAccountId: stiPaAccount.id,
+          acmeAccountId: account.id,
+          tokenJws: grant.token,
+          jti: verified.claims.jti,
+          expiresAt: verified.expiresAt,
+          crlUrl: grant.crlUrl ?? null,
+          ca: false,
+          fingerprint,
+          status: 'valid',
+        },
+      });
+      await tx.stiPaAccount.update({ where: { id: stiPaAccount.id }, data: { lastLoginAt: this.clock.now(), lastError: null } });
+      if (context.provider.tokenRefusedAt !== null) {
+        await tx.provider.update({ where: { id: context.provider.id }, data: { tokenRefusedAt: null, tokenRefusedReason: null } });
+      }
+      await this.audit.record({ type: 'system', component: 'procurement' }, {
+        action: 'spc_token.obtained', subjectType: 'spc_token', subjectId: row.id,
+        details: { providerId: context.provider.id, ocn: context.ocn.code, jti: row.jti, expiresAt: row.expiresAt.toISOString() },
+      }, tx);
+      return row;
+    });
+    return { token, reused: false };
+  }
+
+  /** The STI-CA turned a challenge answered with these tokens invalid (RFC 9447 §4). */
+  async markRefused(tokenIds: readonly string[]): Promise<void> {
+    if (tokenIds.length > 0) await this.prisma.spcToken.updateMany({ where: { id: { in: [...tokenIds] } }, data: { status: 'refused' } });
+  }
+
+  /**
+   * Keeps the STI-PA's answer visible where operators look: the account's last error, and the
+   * provider flagged when the STI-PA refuses it a token (no current 499-A, no RMD listing, an
+   * OCN the API user does not hold).
+   */
+  private async recordStiPaRefusal(context: OrderContext, error: unknown): Promise<void> {
+    if (!isStiPaError(error) || !context.provider.stiPaAccount) return;
+    const refused = error.code === StiPaErrorCode.FORBIDDEN_OCN || error.code === StiPaErrorCode.REQUEST_REJECTED;
+    await this.prisma.transaction(async (tx) => {
+      await tx.stiPaAccount.update({ where: { id: context.provider.stiPaAccount!.id }, data: { lastError: `${error.code}: ${error.message}`.slice(0, 1_000) } });
+      if (!refused) return;
+      await tx.provider.update({ where: { id: context.provider.id }, data: { tokenRefusedAt: this.clock.now(), tokenRefusedReason: error.message.slice(0, 1_000) } });
+      await this.audit.record({ type: 'system', component: 'procurement' }, {
+        action: 'provider.token_refused', subjectType: 'provider', subjectId: context.provider.id,
+        details: { ocn: context.ocn.code, code: error.code },
+      }, tx);
+    });
+  }
+}

@@ -1,0 +1,61 @@
+import { Injectable } from '@nestjs/common';
+import type { Tx } from '@app/db';
+import { AuditService } from '../../audit/audit.service.js';
+import { renewAt } from '../../certificates/renewal-policy.js';
+import { Clock } from '../../common/clock.js';
+import type { OrderContext } from '../order-context.js';
+import { ProcurementError } from '../procurement-errors.js';
+import type { OrderStep, StepOutcome } from './order-step.js';
+
+/**
+ * published → active, in one transaction with the transition: the OCN's current active
+ * certificate (if any) becomes `superseded`, this one `active` with its renewal time. Signers
+ * therefore always find exactly one active certificate (the partial unique index
+ * certificates_one_active_per_ocn guarantees it) and never none while a renewal succeeds. The
+ * superseded certificate stays published until its notAfter (issue 6).
+ */
+@Injectable()
+export class ActivateCertificateStep implements OrderStep {
+  readonly name = 'activateCertificate' as const;
+
+  constructor(
+    private readonly audit: AuditService,
+    private readonly clock: Clock,
+  ) {}
+
+  async run(context: OrderContext): Promise<StepOutcome> {
+    const { certificate, stiCa, ocn } = context;
+    if (!certificate.notBefore || !certificate.notAfter || !certificate.x5u) {
+      throw new ProcurementError('CERTIFICATE_ORDER.INCONSISTENT', `certificate ${certificate.id} reached activation without validity or x5u`, true);
+    }
+    const now = this.clock.now();
+    const due = renewAt({
+      notBefore: certificate.notBefore,
+      notAfter: certificate.notAfter,
+      certificateRenewBeforeDays: certificate.renewBeforeDays,
+      stiCaRenewBeforeDays: stiCa.renewBeforeDays,
+    });
+    return {
+      certificate: { activatedAt: now, renewAt: due },
+      alsoInTransaction: async (tx: Tx) => {
+        // Serializes activations for one OCN: two orders finishing at once cannot both see
+        // "no other active certificate" and then collide on the unique index.
+        await tx.$queryRaw`SELECT id FROM ocns WHERE id = ${ocn.id}::uuid FOR UPDATE`;
+        const previous = await tx.certificate.findFirst({ where: { ocnId: ocn.id, status: 'active', id: { not: certificate.id } } });
+        if (previous) {
+          await tx.certificate.update({ where: { id: previous.id }, data: { status: 'superseded', supersededAt: now } });
+          await tx.certificateEvent.create({ data: { certificateId: previous.id, at: now, type: 'certificate.superseded', details: { by: certificate.id } } });
+          await this.audit.record({ type: 'system', component: 'procurement' }, {
+            action: 'certificate.superseded', subjectType: 'certificate', subjectId: previous.id, details: { by: certificate.id, ocn: ocn.code },
+          }, tx);
+        }
+        await this.audit.record({ type: 'system', component: 'procurement' }, {
+          action: 'certificate.activated', subjectType: 'certificate', subjectId: certificate.id,
+          details: { ocn: ocn.code, serial: certificate.serial, x5u: certificate.x5u, renewAt: due.toISOString(), supersedes: previous?.id ?? null },
+        }, tx);
+        return { supersedes: previous?.id ?? null };
+      },
+      details: { renewAt: due.toISOString(), x5u: certificate.x5u },
+    };
+  }
+}

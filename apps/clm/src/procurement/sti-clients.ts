@@ -1,0 +1,84 @@
+import { rootCertificates } from 'node:tls';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { AcmeClient } from '@app/acme';
+import type { StiCa, StiPaAccount } from '@app/db';
+import type { Keystore } from '@app/keystore';
+import type { CryptoKeyPair } from '@app/shaken';
+import { StiPaClient } from '@app/sti-pa';
+import { Clock } from '../common/clock.js';
+import { KEYSTORE, STI_TRUST, type StiTrust } from '../config/config.module.js';
+import { stiPaPasswordAad } from '../onboarding/sealed-secrets.js';
+
+/**
+ * The HTTP seam to the STI ecosystem (ARCHITECTURE.md habit 1): ACME clients per STI-CA account
+ * and STI-PA clients per provider API user, built with the service's TLS trust and clock.
+ *
+ * TLS: an explicit CA list replaces Node's defaults, so the system roots are passed along with
+ * the extra ones (the sandbox's loopback root, a private STI-CA's anchors). Verification is
+ * never turned off.
+ */
+@Injectable()
+export class StiClients implements OnModuleDestroy {
+  /** One STI-PA client per API user, so its login session (about 1 h) is shared by all orders. */
+  private readonly stiPaClients = new Map<string, { readonly version: string; readonly client: StiPaClient }>();
+
+  constructor(
+    @Inject(STI_TRUST) private readonly trust: StiTrust,
+    @Inject(KEYSTORE) private readonly keystore: Keystore,
+    private readonly clock: Clock,
+  ) {}
+
+  /** An ACME client speaking for one account on one STI-CA; the caller closes it. */
+  acme(stiCa: StiCa, accountKey: CryptoKeyPair, accountUrl?: string | null): AcmeClient {
+    const roots = this.tlsRoots(stiCa.trustAnchorsPem);
+    return new AcmeClient({
+      directoryUrl: stiCa.directoryUrl,
+      accountKey,
+      ...(accountUrl ? { accountUrl } : {}),
+      identifierEncoding: stiCa.identifierEncoding,
+      fingerprintForm: stiCa.fingerprintForm,
+      transport: roots ? { trustedCaPem: roots } : {},
+      clock: () => this.clock.now(),
+      userAgent: 'shaken-clm',
+    });
+  }
+
+  /**
+   * The STI-PA client of a provider's API user. Cached per account row version: a changed
+   * password or base URL (PUT sti-pa-account bumps updatedAt) gets a fresh client and login.
+   * The password is unsealed only when the client logs in, and never kept by us.
+   */
+  stiPa(account: StiPaAccount): StiPaClient {
+    const version = `${account.updatedAt.getTime()}`;
+    const cached = this.stiPaClients.get(account.id);
+    if (cached?.version === version) return cached.client;
+    if (cached) void cached.client.close();
+    const roots = this.tlsRoots();
+    const sealed = account.passwordSealed;
+    const client = new StiPaClient({
+      baseUrl: account.baseUrl,
+      credentials: async () => ({
+        userId: account.userId,
+        password: this.keystore.open(sealed, stiPaPasswordAad(account.providerId)).toString('utf8'),
+      }),
+      stiPaRootsPem: [...this.trust.stiPaRootsPem],
+      transport: roots ? { trustedCaPem: roots } : {},
+      clock: () => this.clock.now(),
+      userAgent: 'shaken-clm',
+    });
+    this.stiPaClients.set(account.id, { version, client });
+    return client;
+  }
+
+  /** Undefined means Node's default roots (nothing extra configured). */
+  private tlsRoots(extraPem?: string | null): string[] | undefined {
+    const extra = [...this.trust.tlsCaPem, ...(extraPem ? [extraPem] : [])];
+    return extra.length === 0 ? undefined : [...rootCertificates, ...extra];
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    const clients = [...this.stiPaClients.values()];
+    this.stiPaClients.clear();
+    await Promise.all(clients.map(({ client }) => client.close().catch(() => undefined)));
+  }
+}
