@@ -1,0 +1,93 @@
+import { Body, Controller, HttpCode, Param, ParseUUIDPipe, Patch, Post, Res } from '@nestjs/common';
+import { ApiOperation } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { Actor, AdminApi } from '../auth/admin-api.decorator.js';
+import type { AdminActor } from '../auth/roles.js';
+import type { CertificateView } from '../certificates/certificate-views.js';
+import { CertificatesService } from '../certificates/certificates.service.js';
+import { JobRunner } from '../jobs/job-runner.service.js';
+import { RenewalPolicyService, type StiCaRenewalPolicyView } from './renewal-policy.service.js';
+import { RENEWAL_SCAN_JOB } from './renewal.jobs.js';
+import { RenewalPolicyDto, RenewCertificateDto, RevokeCertificateDto } from './renewal.dto.js';
+import { RenewalScheduler, type RenewalScanSummary } from './renewal-scheduler.service.js';
+import { RevocationService } from './revocation.service.js';
+
+export interface RevocationView {
+  state: 'revoked' | 'revocation_pending';
+  certificate: CertificateView;
+  /** The certificate ordered to replace it (`replace: true`), which must be active before the revocation. */
+  replacement: CertificateView | null;
+}
+
+@AdminApi('certificates')
+@Controller('api/v1/certificates')
+export class RenewalController {
+  constructor(
+    private readonly renewals: RenewalScheduler,
+    private readonly revocations: RevocationService,
+    private readonly policies: RenewalPolicyService,
+    private readonly certificates: CertificatesService,
+  ) {}
+
+  @Post(':id/renew')
+  @HttpCode(202)
+  @ApiOperation({ summary: 'renew now: a new order (new key unless key rotation is never); the certificate stays active until the new one is' })
+  async renew(@Param('id', new ParseUUIDPipe()) id: string, @Body() body: RenewCertificateDto, @Actor() actor: AdminActor): Promise<CertificateView> {
+    const started = await this.renewals.renewNow(id, { type: 'admin', admin: actor }, body.validityDays !== undefined ? { validityDays: body.validityDays } : {});
+    return this.certificates.get(started.certificateId);
+  }
+
+  @Post(':id/revoke')
+  @ApiOperation({ summary: 'revoke at the STI-CA (200), or with replace: order a replacement and revoke once it is active (202)' })
+  async revoke(
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Body() body: RevokeCertificateDto,
+    @Actor() actor: AdminActor,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<RevocationView> {
+    const result = await this.revocations.revoke(id, { reason: body.reason, replace: body.replace ?? false }, { type: 'admin', admin: actor });
+    void reply.status(result.state === 'revoked' ? 200 : 202);
+    return {
+      state: result.state,
+      certificate: await this.certificates.get(id),
+      replacement: result.state === 'revocation_pending' ? await this.certificates.get(result.replacementId) : null,
+    };
+  }
+
+  @Patch(':id/renewal-policy')
+  @ApiOperation({ summary: 'per-certificate renewal policy (renewBeforeDays, keyRotation, validityDays; null inherits the STI-CA)' })
+  async setPolicy(@Param('id', new ParseUUIDPipe()) id: string, @Body() body: RenewalPolicyDto, @Actor() actor: AdminActor): Promise<CertificateView> {
+    await this.policies.setForCertificate(id, body, { type: 'admin', admin: actor });
+    return this.certificates.get(id);
+  }
+}
+
+@AdminApi('sti-cas')
+@Controller('api/v1/sti-cas')
+export class StiCaRenewalPolicyController {
+  constructor(private readonly policies: RenewalPolicyService) {}
+
+  @Patch(':id/renewal-policy')
+  @ApiOperation({ summary: 'the STI-CA\'s renewal policy, inherited by its certificates that set none' })
+  setPolicy(@Param('id', new ParseUUIDPipe()) id: string, @Body() body: RenewalPolicyDto, @Actor() actor: AdminActor): Promise<StiCaRenewalPolicyView> {
+    return this.policies.setForStiCa(id, body, { type: 'admin', admin: actor });
+  }
+}
+
+@AdminApi('renewals')
+@Controller('api/v1/renewals')
+export class RenewalScanController {
+  constructor(
+    private readonly jobs: JobRunner,
+    private readonly renewals: RenewalScheduler,
+  ) {}
+
+  /** Runs the renewal scan on this replica now (the scheduler leader runs it every 10 minutes). */
+  @Post('scan')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'scan for due certificates now and start their renewals; safe on every replica at once' })
+  async scan(): Promise<RenewalScanSummary | { skipped: 'a scan is already running in this process' }> {
+    const summary = await this.jobs.run(RENEWAL_SCAN_JOB, async () => ({ ...(await this.renewals.scan()) }));
+    return summary ?? { skipped: 'a scan is already running in this process' };
+  }
+}

@@ -1,0 +1,163 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { isAcmeError, AcmeErrorCode } from '@app/acme';
+import { PrismaService } from '@app/db';
+import type { Keystore } from '@app/keystore';
+import { parseCertificateChain } from '@app/shaken';
+import { AuditService, type AuditActor } from '../audit/audit.service.js';
+import { Clock } from '../common/clock.js';
+import { DomainError, conflict, notFound } from '../common/domain-error.js';
+import { KEYSTORE } from '../config/config.module.js';
+import { openKeyPair } from '../procurement/key-material.js';
+import { IN_FLIGHT_ORDER_STATES } from '../procurement/order-states.js';
+import { StiClients } from '../procurement/sti-clients.js';
+import { LifecycleEvents } from '../webhooks/lifecycle-events.service.js';
+import { RenewalErrorCode } from './renewal-errors.js';
+import { RenewalScheduler } from './renewal-scheduler.service.js';
+import { revocationReasonCode, type SubscriberRevocationReason } from './revocation-reasons.js';
+
+const REVOCATION: AuditActor = { type: 'system', component: 'revocation' };
+const REVOCABLE = ['active', 'superseded'];
+
+export interface RevocationRequest {
+  readonly reason: SubscriberRevocationReason;
+  /** Order a replacement first and revoke only once it is active (the OCN is never without one). */
+  readonly replace?: boolean;
+}
+
+export type RevocationResult =
+  | { readonly state: 'revoked'; readonly certificateId: string }
+  | { readonly state: 'revocation_pending'; readonly certificateId: string; readonly replacementId: string };
+
+type RevocableCertificate = NonNullable<Awaited<ReturnType<RevocationService['load']>>>;
+
+/**
+ * Revocation (issue 5): ACME revokeCert (RFC 8555 §7.6) with an RFC 5280 reason, then the
+ * certificate's `revoked` state, timeline entry, audit row and certificate.revoked event in one
+ * transaction. With `replace`, a renewal is started first and the revocation waits until the
+ * replacement is active (which supersedes this one), so signers always have a certificate.
+ */
+@Injectable()
+export class RevocationService {
+  private readonly logger = new Logger('Revocation');
+
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly clients: StiClients,
+    private readonly renewals: RenewalScheduler,
+    private readonly events: LifecycleEvents,
+    private readonly auditLog: AuditService,
+    private readonly clock: Clock,
+    @Inject(KEYSTORE) private readonly keystore: Keystore,
+  ) {}
+
+  async revoke(certificateId: string, request: RevocationRequest, actor: AuditActor): Promise<RevocationResult> {
+    const certificate = await this.load(certificateId);
+    if (!certificate) throw notFound('CERTIFICATE.NOT_FOUND', `no certificate ${certificateId}`);
+    if (!REVOCABLE.includes(certificate.status) || !certificate.chainPem) {
+      throw conflict(RenewalErrorCode.NOT_REVOCABLE, `certificate ${certificateId} is ${certificate.status}; only active or superseded certificates are revoked`);
+    }
+    if (request.replace) {
+      if (certificate.status !== 'active') {
+        throw conflict(RenewalErrorCode.REPLACE_NEEDS_ACTIVE, `certificate ${certificateId} is ${certificate.status}: only the active certificate is replaced before revocation`);
+      }
+      return this.replaceThenRevoke(certificate, request.reason, actor);
+    }
+    await this.revokeAtCa(certificate, request.reason);
+    await this.markRevoked(certificate, request.reason, actor, 'acme');
+    return { state: 'revoked', certificateId };
+  }
+
+  /**
+   * Revokes the certificates whose replacement has become active since a `replace` request
+   * (they are `superseded` now). A replacement that failed leaves the request pending, and the
+   * old certificate active; certificate.renewal_failed says so.
+   */
+  async completePendingRevocations(): Promise<{ revoked: number; failed: number }> {
+    const pending = await this.prisma.$queryRaw<{ id: string; reason: SubscriberRevocationReason }[]>`
+      SELECT DISTINCT ON (c.id) c.id::text AS id, e.details->>'reason' AS reason
+      FROM certificates c JOIN certificate_events e ON e.certificate_id = c.id AND e.type = 'revocation.requested'
+      WHERE c.status = 'superseded'
+      ORDER BY c.id, e.at DESC`;
+    let revoked = 0;
+    let failed = 0;
+    for (const { id, reason } of pending) {
+      const certificate = await this.load(id);
+      if (!certificate || certificate.status !== 'superseded') continue;
+      try {
+        await this.revokeAtCa(certificate, reason);
+        if (await this.markRevoked(certificate, reason, REVOCATION, 'acme_after_replacement')) revoked += 1;
+      } catch (error) {
+        failed += 1;
+        this.logger.warn({ msg: 'pending revocation failed; retried at the next run', certificateId: id, code: (error as { code?: string }).code, reason: (error as Error).message });
+      }
+    }
+    return { revoked, failed };
+  }
+
+  private async replaceThenRevoke(certificate: RevocableCertificate, reason: SubscriberRevocationReason, actor: AuditActor): Promise<RevocationResult> {
+    // A renewal already under way (the scheduler's, or a manual one) is the replacement.
+    const inFlight = await this.prisma.certificate.findFirst({
+      where: { ocnId: certificate.ocnId, stiCaId: certificate.stiCaId, order: { state: { in: [...IN_FLIGHT_ORDER_STATES] } } },
+      select: { id: true },
+    });
+    const replacementId = inFlight?.id ?? (await this.renewals.renewNow(certificate.id, actor)).certificateId;
+    await this.prisma.transaction(async (tx) => {
+      await tx.certificateEvent.create({
+        data: { certificateId: certificate.id, at: this.clock.now(), type: 'revocation.requested', details: { reason, replacementId } },
+      });
+      await this.auditLog.record(actor, { action: 'certificate.revocation_requested', subjectType: 'certificate', subjectId: certificate.id, details: { reason, replacementId } }, tx);
+    });
+    return { state: 'revocation_pending', certificateId: certificate.id, replacementId };
+  }
+
+  /** RFC 8555 §7.6: signed by the ordering account, or by the certificate's own key when we have no account there. */
+  private async revokeAtCa(certificate: RevocableCertificate, reason: SubscriberRevocationReason): Promise<void> {
+    const [leaf] = parseCertificateChain(certificate.chainPem!);
+    const account = await this.prisma.acmeAccount.findUnique({
+      where: { stiCaId_providerId: { stiCaId: certificate.stiCaId, providerId: certificate.providerId } },
+      include: { key: true },
+    });
+    const useAccount = account?.status === 'valid' && account.accountUrl !== null;
+    const certificateKey = useAccount ? undefined : await openKeyPair(this.keystore, certificate.key);
+    const client = useAccount
+      ? this.clients.acme(certificate.stiCa, await openKeyPair(this.keystore, account.key), account.accountUrl)
+      : this.clients.acme(certificate.stiCa, certificateKey!);
+    try {
+      await client.revokeCertificate(new Uint8Array(leaf!.rawData), {
+        reason: revocationReasonCode(reason),
+        ...(certificateKey ? { certificateKey } : {}),
+      });
+    } catch (error) {
+      // Revoked before (by us on another replica, or by the CA): the outcome we want.
+      if (isAcmeError(error) && error.code === AcmeErrorCode.ALREADY_REVOKED) return;
+      const code = (error as { code?: string }).code ?? 'INTERNAL';
+      throw new DomainError(RenewalErrorCode.REVOCATION_FAILED, 502, `${certificate.stiCa.name} did not revoke certificate ${certificate.id}: ${code}: ${(error as Error).message}`.slice(0, 1_000), { caCode: code });
+    } finally {
+      await client.close();
+    }
+  }
+
+  /** Compare-and-set on the status, so two replicas completing the same revocation report it once. */
+  private async markRevoked(certificate: RevocableCertificate, reason: string, actor: AuditActor, source: string): Promise<boolean> {
+    const now = this.clock.now();
+    return this.prisma.transaction(async (tx) => {
+      const { count } = await tx.certificate.updateMany({
+        where: { id: certificate.id, status: { in: REVOCABLE as ('active' | 'superseded')[] } },
+        data: { status: 'revoked', revokedAt: now, revocationReason: reason },
+      });
+      if (count === 0) return false;
+      await tx.certificateEvent.create({ data: { certificateId: certificate.id, at: now, type: 'certificate.revoked', details: { reason, source, was: certificate.status } } });
+      await this.events.emit(tx, {
+        type: 'certificate.revoked',
+        subject: { type: 'certificate', id: certificate.id },
+        data: { ocn: certificate.ocn.code, serial: certificate.serial, reason, source, wasActive: certificate.status === 'active' },
+        actor,
+      });
+      return true;
+    });
+  }
+
+  private load(id: string) {
+    return this.prisma.certificate.findUnique({ where: { id }, include: { ocn: true, stiCa: true, key: true } });
+  }
+}
