@@ -1,0 +1,176 @@
+import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { type Prisma, PrismaService } from '@app/db';
+import { Clock } from '../common/clock.js';
+
+/** A key handed to a signer (one 200 of the pull API). */
+export interface HandOutRecord {
+  readonly signerId: string;
+  readonly ocn: string;
+  readonly certificateId: string;
+  readonly keyFormat: string;
+  readonly sourceAddress: string;
+  readonly correlationId: string;
+}
+
+/** Answers that carry no key and are counted rather than written one by one. */
+export type CountedAnswer = 'key.hand_out_unchanged' | 'passport.signed';
+
+export interface CountedEvent {
+  readonly action: CountedAnswer;
+  readonly signerId: string;
+  readonly ocn: string;
+  readonly certificateId: string;
+  readonly sourceAddress: string;
+}
+
+/** Counts are written to the audit log this often by each replica (and when it stops). */
+export const COUNT_FLUSH_INTERVAL_MS = 60_000;
+/** Rows per INSERT when hand-outs queue up. */
+const MAX_BATCH = 500;
+
+interface Queued {
+  readonly row: Prisma.AuditEventCreateManyInput;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+interface Tally {
+  readonly event: CountedEvent;
+  count: number;
+  readonly from: Date;
+  to: Date;
+}
+
+/**
+ * The audit trail of the signer API.
+ *
+ * Every key hand-out gets its own audit row (`key.hand_out`: signer, certificate, OCN, key format,
+ * source address, correlation id) *before* the key leaves: `recordHandOut` settles only once the
+ * row is committed, and the caller answers 503 instead of 200 when it fails. Rows are group-
+ * committed: while one INSERT is in flight the next hand-outs queue and go together in the next
+ * one, so a burst of pulls costs one round trip per batch, not per pull.
+ *
+ * 304s (`key.hand_out_unchanged`) and PASSporTs signed for a signer (`passport.signed`) carry no
+ * key: they are counted in memory per signer, OCN, certificate and source address, and written
+ * as one row per tally every COUNT_FLUSH_INTERVAL_MS and at shutdown (a crash loses at most that
+ * interval's counts, never a hand-out). The same flush updates signer_clients.last_seen_at.
+ */
+@Injectable()
+export class HandOutAudit implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger('SignerHandOff');
+  private queue: Queued[] = [];
+  private writing = false;
+  private tallies = new Map<string, Tally>();
+  private lastSeen = new Map<string, Date>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly clock: Clock,
+  ) {}
+
+  onModuleInit(): void {
+    this.timer = setInterval(() => void this.flushCounts().catch(() => undefined), COUNT_FLUSH_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flushCounts().catch(() => undefined);
+  }
+
+  /** Settles when the hand-out's audit row is committed; rejects when it could not be written. */
+  recordHandOut(record: HandOutRecord): Promise<void> {
+    const at = this.clock.now();
+    this.lastSeen.set(record.signerId, at);
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({
+        row: {
+          at,
+          actorType: 'signer',
+          actorId: record.signerId,
+          action: 'key.hand_out',
+          subjectType: 'certificate',
+          subjectId: record.certificateId,
+          details: { ocn: record.ocn, keyFormat: record.keyFormat },
+          correlationId: record.correlationId,
+          sourceAddress: record.sourceAddress,
+        },
+        resolve,
+        reject,
+      });
+      if (!this.writing) void this.writeQueued();
+    });
+  }
+
+  count(event: CountedEvent): void {
+    const at = this.clock.now();
+    this.lastSeen.set(event.signerId, at);
+    const key = `${event.action}\n${event.signerId}\n${event.ocn}\n${event.certificateId}\n${event.sourceAddress}`;
+    const tally = this.tallies.get(key);
+    if (tally) {
+      tally.count += 1;
+      tally.to = at;
+    } else {
+      this.tallies.set(key, { event, count: 1, from: at, to: at });
+    }
+  }
+
+  /** Writes the counts gathered so far (one row per tally) and the signers' last-seen times. */
+  async flushCounts(): Promise<void> {
+    const tallies = [...this.tallies.values()];
+    const lastSeen = [...this.lastSeen.entries()];
+    this.tallies = new Map();
+    this.lastSeen = new Map();
+    if (tallies.length === 0 && lastSeen.length === 0) return;
+    try {
+      await this.prisma.auditEvent.createMany({
+        data: tallies.map(({ event, count, from, to }) => ({
+          at: to,
+          actorType: 'signer' as const,
+          actorId: event.signerId,
+          action: event.action,
+          subjectType: 'certificate',
+          subjectId: event.certificateId,
+          details: { ocn: event.ocn, count, from: from.toISOString(), to: to.toISOString() },
+          sourceAddress: event.sourceAddress,
+        })),
+      });
+      for (const [signerId, at] of lastSeen) {
+        await this.prisma.signerClient.updateMany({ where: { id: signerId, OR: [{ lastSeenAt: null }, { lastSeenAt: { lt: at } }] }, data: { lastSeenAt: at } });
+      }
+    } catch (error) {
+      // Put the counts back so the next flush writes them.
+      for (const tally of tallies) this.mergeBack(tally);
+      for (const [signerId, at] of lastSeen) if (!this.lastSeen.has(signerId)) this.lastSeen.set(signerId, at);
+      this.logger.warn({ msg: 'signer hand-off counts not written; retrying at the next flush', component: 'signers', error: error instanceof Error ? error.message : String(error) });
+      throw error;
+    }
+  }
+
+  private mergeBack(tally: Tally): void {
+    const { event } = tally;
+    const key = `${event.action}\n${event.signerId}\n${event.ocn}\n${event.certificateId}\n${event.sourceAddress}`;
+    const newer = this.tallies.get(key);
+    if (newer) this.tallies.set(key, { event, count: tally.count + newer.count, from: tally.from, to: newer.to });
+    else this.tallies.set(key, tally);
+  }
+
+  private async writeQueued(): Promise<void> {
+    this.writing = true;
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, MAX_BATCH);
+        try {
+          await this.prisma.auditEvent.createMany({ data: batch.map((queued) => queued.row) });
+          for (const queued of batch) queued.resolve();
+        } catch (error) {
+          this.logger.error({ msg: 'key hand-out audit rows not written; those hand-outs were refused', component: 'signers', rows: batch.length, error: error instanceof Error ? error.message : String(error) });
+          for (const queued of batch) queued.reject(error);
+        }
+      }
+    } finally {
+      this.writing = false;
+    }
+  }
+}
