@@ -1,0 +1,187 @@
+import 'reflect-metadata';
+import { webcrypto } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Keystore } from '@app/keystore';
+import {
+  createPassport,
+  fetchStiCr,
+  importSpki,
+  lintStiCrResponse,
+  parseCertificate,
+  stiCrDispatcher,
+  verifyPassport,
+} from '@app/shaken';
+import type { Agent } from 'undici';
+import type { CertificateView } from '../../apps/clm/src/certificates/certificate-views.js';
+import { privateKeyAad } from '../../apps/clm/src/onboarding/sealed-secrets.js';
+import type { PublicationView } from '../../apps/clm/src/publishing/publication-views.js';
+import { startPublishingApp, type PublishingApp } from '../support/publishing-app.js';
+import { TestStiCa } from '../support/shaken-test-ca.js';
+
+const DAY = 86_400_000;
+
+interface Imported {
+  certificate: CertificateView;
+  lintWarnings: { code: string }[];
+}
+
+/**
+ * POST /api/v1/certificates/import against the real service in-process, filesystem STI-CR served
+ * by its own HTTPS listener on loopback:8443, certificates from a test STI-CA made with the
+ * @app/shaken issuance helpers. Publishing and activation run through the lifecycle's worker.
+ */
+describe('certificate import (integration)', () => {
+  let app: PublishingApp;
+  let ca: TestStiCa;
+  let dispatcher: Agent;
+
+  beforeAll(async () => {
+    [app, ca] = await Promise.all([startPublishingApp(), TestStiCa.create()]);
+    dispatcher = stiCrDispatcher({ caPem: app.listener!.tlsRootPem! });
+  });
+  afterAll(async () => {
+    await dispatcher?.close();
+    await app?.close();
+  });
+
+  async function certificate(id: string): Promise<CertificateView> {
+    return (await app.api<CertificateView>('GET', `/api/v1/certificates/${id}`)).json;
+  }
+
+  it('imports a chain with its key: sealed, published at one https x5u that lints clean, activated; the key signs PASSporTs that verify', async () => {
+    const target = await app.onboard();
+    const issued = await ca.issue(target.ocn);
+    const posted = await app.api<Imported>('POST', '/api/v1/certificates/import', {
+      providerId: target.providerId, ocn: target.ocn, stiCaId: target.stiCaId, chainPem: issued.chainPem, privateKeyPem: issued.privateKeyPem,
+    });
+    expect(posted.status).toBe(202);
+    expect(posted.json.certificate).toMatchObject({ state: 'checked', ocn: target.ocn, stiCa: { id: target.stiCaId }, x5u: null });
+    expect(posted.json.certificate.order).toMatchObject({ state: 'checked' });
+    expect(posted.json.lintWarnings).toEqual([]);
+    expect(JSON.stringify(posted.json)).not.toContain('PRIVATE KEY');
+    const id = posted.json.certificate.id;
+
+    await app.worker.drain();
+    const view = await certificate(id);
+    expect(view.state).toBe('active');
+    expect(view.events!.map((e) => e.type)).toEqual(['certificate.imported', 'order.published', 'order.active']);
+    expect(view.x5u).toMatch(new RegExp(`^${app.listener!.url}/${target.ocn}/[0-9a-f]{16}\\.pem$`));
+    expect(view.x5u).toMatch(/^https:\/\/127\.[0-9.]+:8443\/sti-cr\//);
+
+    // What a verifier gets: lint clean, the exact chain.
+    const fetched = await fetchStiCr(view.x5u!, { dispatcher });
+    expect(lintStiCrResponse(fetched)).toEqual([]);
+    expect(Buffer.from(fetched.body).toString('utf8')).toBe(issued.chainPem);
+
+    const publications = (await app.api<PublicationView[]>('GET', `/api/v1/publications?certificateId=${id}`)).json;
+    expect(publications).toHaveLength(1);
+    expect(publications[0]).toMatchObject({ url: view.x5u, driver: 'filesystem', lastCheckOk: true, removedAt: null, lastCheckFindings: [] });
+    expect(new Date(publications[0]!.removeAfter).getTime()).toBe(issued.leaf.notAfter.getTime() + 30 * DAY);
+
+    // The key is stored sealed, bound to its row, and is the certificate's key: a PASSporT it
+    // signs verifies with the chain fetched from the x5u, up to the test STI-CA's root.
+    const row = await app.prisma.certificate.findUniqueOrThrow({ where: { id }, include: { key: true } });
+    expect(row.key.sealed).not.toBeNull();
+    expect(Buffer.from(row.key.sealed!).toString('latin1')).not.toContain(issued.privateKeyPem.split('\n')[1]!);
+    const keystore = app.clm.runtime.keystore as Keystore;
+    const pkcs8 = keystore.openPrivateKeyDer(row.key.sealed!, privateKeyAad(row.key.id));
+    const signingKey = await webcrypto.subtle.importKey('pkcs8', pkcs8, { name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign']);
+    const passport = await createPassport({ attest: 'A', orig: '12025550101', dest: '12025550199', x5u: view.x5u! }, signingKey);
+    const verified = await verifyPassport(passport, {
+      fetchChain: async (x5u) => (await fetchStiCr(x5u, { dispatcher })).body,
+      trustAnchors: [ca.root],
+      now: new Date(),
+    });
+    expect(verified.spc).toBe(target.ocn);
+    expect(verified.path.map((c) => c.subject)).toEqual([issued.leaf.subject, ca.intermediate.subject, ca.root.subject]);
+
+    const audit = await app.prisma.auditEvent.findMany({ where: { subjectId: id, action: 'certificate.imported' } });
+    expect(audit).toHaveLength(1);
+    expect(audit[0]).toMatchObject({ actorType: 'admin' });
+    expect(JSON.stringify(audit[0]!.details)).not.toContain('PRIVATE KEY');
+  });
+
+  it('refuses what must not be managed, each with its own code, and writes nothing', async () => {
+    const target = await app.onboard();
+    const good = await ca.issue(target.ocn);
+    const other = await ca.issue(target.ocn);
+    const [before, keysBefore] = await Promise.all([app.prisma.certificate.count(), app.prisma.privateKey.count()]);
+    const refusal = async (body: Record<string, unknown>) => {
+      const res = await app.api<{ code: string; detail: string; findings?: { code: string }[] }>('POST', '/api/v1/certificates/import', {
+        providerId: target.providerId, ocn: target.ocn, stiCaId: target.stiCaId, ...body,
+      });
+      return { status: res.status, ...res.json };
+    };
+    const [leafPem, intermediatePem] = good.chainPem.split(/(?<=-----END CERTIFICATE-----\n)/);
+
+    expect(await refusal({ chainPem: `${intermediatePem}${leafPem}`, privateKeyPem: good.privateKeyPem })).toMatchObject({ status: 422, code: 'IMPORT.CHAIN_ORDER' });
+    expect(await refusal({ chainPem: good.chainPem, privateKeyPem: other.privateKeyPem })).toMatchObject({ status: 422, code: 'CERT.KEY_MISMATCH' });
+    expect(await refusal({ chainPem: good.chainPem })).toMatchObject({ status: 422, code: 'IMPORT.KEY_REQUIRED' });
+    expect(await refusal({ chainPem: 'not a certificate', privateKeyPem: good.privateKeyPem })).toMatchObject({ status: 422, code: 'CERT.EMPTY_CHAIN' });
+    const broken = '-----BEGIN CERTIFICATE-----\nMIIBAAAA\n-----END CERTIFICATE-----\n';
+    expect(await refusal({ chainPem: broken, privateKeyPem: good.privateKeyPem })).toMatchObject({ status: 422, code: 'CERT.MALFORMED' });
+
+    const withKey = await refusal({ chainPem: `${good.chainPem}${good.privateKeyPem}` });
+    expect(withKey).toMatchObject({ status: 422, code: 'IMPORT.PRIVATE_KEY_IN_CHAIN' });
+    expect(JSON.stringify(withKey)).not.toContain(good.privateKeyPem.split('\n')[1]!);
+
+    const otherSpc = await ca.issue('9ZZ9');
+    expect(await refusal({ chainPem: otherSpc.chainPem, privateKeyPem: otherSpc.privateKeyPem })).toMatchObject({ status: 422, code: 'CERT.TN_AUTH_LIST_MISMATCH' });
+
+    const expired = await ca.issue(target.ocn, { notBefore: new Date(Date.now() - 100 * DAY), notAfter: new Date(Date.now() - DAY) });
+    expect(await refusal({ chainPem: expired.chainPem, privateKeyPem: expired.privateKeyPem })).toMatchObject({ status: 422, code: 'CERT.EXPIRED' });
+
+    // US SHAKEN CP 1.3 requires a subject serialNumber: the linter's finding is returned.
+    const nonCompliant = await ca.issue(target.ocn, { subjectSerialNumber: null });
+    const lint = await refusal({ chainPem: nonCompliant.chainPem, privateKeyPem: nonCompliant.privateKeyPem });
+    expect(lint).toMatchObject({ status: 422, code: 'CERT.LINT_FAILED' });
+    expect(lint.findings!.map((f) => f.code)).toContain('e_us_cp_subject_sn_shall');
+
+    expect(await refusal({ chainPem: good.chainPem, privateKeyPem: good.privateKeyPem, ocn: 'ab12' })).toMatchObject({ status: 400, code: 'REQUEST.INVALID' });
+    expect(await refusal({ chainPem: good.chainPem, privateKeyPem: good.privateKeyPem, activate: true })).toMatchObject({ status: 400 });
+    expect(await app.prisma.certificate.count()).toBe(before);
+    expect(await app.prisma.privateKey.count()).toBe(keysBefore);
+  });
+
+  it('a second import for the OCN supersedes the first, which stays published; the same certificate twice is a conflict', async () => {
+    const target = await app.onboard();
+    const first = await ca.issue(target.ocn);
+    const second = await ca.issue(target.ocn);
+    const body = (issued: typeof first) => ({ providerId: target.providerId, ocn: target.ocn, stiCaId: target.stiCaId, chainPem: issued.chainPem, privateKeyPem: issued.privateKeyPem });
+
+    const a = (await app.api<Imported>('POST', '/api/v1/certificates/import', body(first))).json.certificate.id;
+    await app.worker.drain();
+    const b = (await app.api<Imported>('POST', '/api/v1/certificates/import', body(second))).json.certificate.id;
+    await app.worker.drain();
+    const [oldView, newView] = [await certificate(a), await certificate(b)];
+    expect(oldView.state).toBe('superseded');
+    expect(newView.state).toBe('active');
+    expect(newView.x5u).not.toBe(oldView.x5u);
+    for (const [url, chain] of [[oldView.x5u!, first.chainPem], [newView.x5u!, second.chainPem]] as const) {
+      expect(Buffer.from((await fetchStiCr(url, { dispatcher })).body).toString('utf8')).toBe(chain);
+    }
+
+    const again = await app.api<{ code: string; certificateId: string }>('POST', '/api/v1/certificates/import', body(first));
+    expect(again.status).toBe(409);
+    expect(again.json).toMatchObject({ code: 'CERTIFICATE.ALREADY_MANAGED', certificateId: a });
+  });
+
+  it('imports without a key when the service already holds it (a certificate obtained elsewhere for our key)', async () => {
+    const target = await app.onboard();
+    const first = await ca.issue(target.ocn);
+    const a = (await app.api<Imported>('POST', '/api/v1/certificates/import', {
+      providerId: target.providerId, ocn: target.ocn, stiCaId: target.stiCaId, chainPem: first.chainPem, privateKeyPem: first.privateKeyPem,
+    })).json.certificate.id;
+    await app.worker.drain();
+    const held = await app.prisma.certificate.findUniqueOrThrow({ where: { id: a }, include: { key: true } });
+
+    // Same key, new certificate, no key in the request.
+    const renewed = await ca.issueFor(target.ocn, await importSpki(held.key.publicKeySpki));
+    const posted = await app.api<Imported>('POST', '/api/v1/certificates/import', { providerId: target.providerId, ocn: target.ocn, stiCaId: target.stiCaId, chainPem: renewed.chainPem });
+    expect(posted.status).toBe(202);
+    await app.worker.drain();
+    const row = await app.prisma.certificate.findUniqueOrThrow({ where: { id: posted.json.certificate.id } });
+    expect(row).toMatchObject({ status: 'active', keyId: held.keyId });
+    expect(parseCertificate(row.chainPem!.split(/(?<=-----END CERTIFICATE-----\n)/)[0]!).serialNumber).toBe(renewed.leaf.serialNumber);
+  });
+});

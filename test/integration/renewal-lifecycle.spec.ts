@@ -1,0 +1,260 @@
+import 'reflect-metadata';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { AdminTokenService } from '../../apps/clm/src/auth/admin-token.service.js';
+import type { CertificateView } from '../../apps/clm/src/certificates/certificate-views.js';
+import { ManualClock } from '../../apps/clm/src/common/clock.js';
+import { CertificateExpiry } from '../../apps/clm/src/renewal/certificate-expiry.service.js';
+import { RENEWAL_RETRY_AFTER_FAILURE_MS, RenewalScheduler } from '../../apps/clm/src/renewal/renewal-scheduler.service.js';
+import { RevocationService } from '../../apps/clm/src/renewal/revocation.service.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { onboardProvider, registerSandboxStiCa, testAdmin } from '../support/factories.js';
+import { LoopbackStiCrPublisher } from '../support/loopback-sti-cr-publisher.js';
+import { startProcurementApp, type ProcurementApp } from '../support/procurement-app.js';
+import { startSandboxProcess, type SandboxProcess } from '../support/sandbox.js';
+
+const DAY = 86_400_000;
+/**
+ * The sandbox's clock runs this far behind the service's manual clock: real time keeps moving
+ * while the manual clock stands still, and what the sandbox dates (CRL thisUpdate, notBefore)
+ * must never be ahead of the service's "now".
+ */
+const SANDBOX_LAG_MS = 5 * 60_000;
+
+interface SandboxState { acme: { certificates: { serial: string; revocation: unknown }[] }; stiPa: { crl: { revokedSerials: string[] } } }
+
+describe('renewal through the sandbox with a moving clock (integration)', () => {
+  let sandbox: SandboxProcess;
+  let publisher: LoopbackStiCrPublisher;
+  // Each test gets its own database, service and clock: time only moves forward within a test,
+  // and no test's certificates fall due in another's scan.
+  let db: TestDatabase;
+  let clm: ProcurementApp;
+  let renewals: RenewalScheduler;
+  let expiry: CertificateExpiry;
+  let token: string;
+  let clock: ManualClock;
+
+  /** Moves the sandbox's clock with ours (admin switch POST /admin/clock). */
+  async function syncSandboxClock(): Promise<void> {
+    await sandbox.adminApi('POST', '/clock', { offsetMs: clock.now().getTime() - Date.now() - SANDBOX_LAG_MS });
+  }
+
+  async function moveTo(at: Date): Promise<void> {
+    clock.set(at);
+    await syncSandboxClock();
+  }
+
+  async function http(method: 'GET' | 'POST' | 'PATCH', url: string, body?: unknown) {
+    const res = await clm.app.inject({ method, url, headers: { authorization: `Bearer ${token}` }, ...(body !== undefined ? { payload: body as object } : {}) });
+    return { status: res.statusCode, json: res.body ? (JSON.parse(res.body) as Record<string, unknown>) : undefined };
+  }
+
+  /** Polls the OCN's active certificates while `work` runs: any moment with none is recorded. */
+  async function watchActive<T>(ocn: string, work: () => Promise<T>): Promise<{ result: T; samples: number; gaps: number }> {
+    let done = false;
+    let samples = 0;
+    let gaps = 0;
+    const watcher = (async () => {
+      while (!done) {
+        const active = await clm.prisma.certificate.count({ where: { ocn: { code: ocn }, status: 'active' } });
+        samples += 1;
+        if (active !== 1) gaps += 1;
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+    })();
+    try {
+      return { result: await work(), samples, gaps };
+    } finally {
+      done = true;
+      await watcher;
+    }
+  }
+
+  async function activeOf(ocn: string): Promise<CertificateView> {
+    const [active] = await clm.certificates.list({ ocn, state: 'active' });
+    expect(active).toBeDefined();
+    return active!;
+  }
+
+  beforeAll(async () => {
+    [sandbox, publisher] = await Promise.all([startSandboxProcess(), LoopbackStiCrPublisher.start()]);
+  });
+  afterAll(async () => {
+    await publisher?.close();
+    await sandbox?.stop();
+  });
+  beforeEach(async () => {
+    // Ahead of real time, so the sandbox (5 minutes behind it) is still after its own PKI's notBefore.
+    clock = new ManualClock(new Date(Date.now() + 2 * SANDBOX_LAG_MS));
+    await syncSandboxClock();
+    db = await createTestDatabase();
+    clm = await startProcurementApp({ db, sandbox, publisher, clock });
+    renewals = clm.app.get(RenewalScheduler);
+    expiry = clm.app.get(CertificateExpiry);
+    token = (await clm.app.get(AdminTokenService).create('renewal test', 'compliance', testAdmin())).token;
+  });
+  afterEach(async () => {
+    await clm?.close();
+    await db?.drop();
+    await sandbox.adminApi('DELETE', '/faults');
+  });
+
+  it('renews three times as time moves: a new key each time, never without an active certificate, old ones superseded then expired', async () => {
+    const { provider, ocns } = await onboardProvider(clm, sandbox);
+    const ocn = ocns[0]!;
+    const ca = await registerSandboxStiCa(clm, sandbox);
+    const first = await clm.procurement.requestCertificate({ providerId: provider.id, ocn, stiCaId: ca.id }, { type: 'admin', admin: testAdmin() });
+    await clm.worker.drain();
+    const chain: CertificateView[] = [await clm.certificates.get(first.certificateId)];
+    expect(chain[0]!.state).toBe('active');
+
+    for (let round = 1; round <= 3; round++) {
+      const current = chain.at(-1)!;
+      // Not due a second early: the scan leaves it alone.
+      await moveTo(new Date(new Date(current.renewAt!).getTime() - 1_000));
+      expect(await renewals.scan()).toMatchObject({ due: 0, started: 0 });
+
+      await moveTo(new Date(current.renewAt!));
+      const { result: scan, gaps: scanGaps } = await watchActive(ocn, () => renewals.scan());
+      expect(scan).toMatchObject({ due: 1, started: 1, refused: 0, errors: 0 });
+      // A second scan while the renewal is in flight starts nothing.
+      expect(await renewals.scan()).toMatchObject({ due: 0, started: 0 });
+      expect((await activeOf(ocn)).id).toBe(current.id);
+
+      const { samples, gaps } = await watchActive(ocn, () => clm.worker.drain());
+      expect(samples).toBeGreaterThan(10);
+      expect(scanGaps + gaps).toBe(0);
+
+      const renewed = await activeOf(ocn);
+      const previous = await clm.certificates.get(current.id);
+      expect(renewed).toMatchObject({ renewedFromId: current.id, state: 'active' });
+      expect(previous.state).toBe('superseded');
+      // Superseded in the same transaction that activated its successor.
+      expect(previous.supersededAt).toEqual(renewed.activatedAt);
+      // The successor is valid from (about) now, for the sandbox's 90 days, and due a third before its end.
+      expect(Math.abs(new Date(renewed.notBefore!).getTime() - clock.now().getTime())).toBeLessThan(SANDBOX_LAG_MS + 2 * 60_000);
+      expect(new Date(renewed.notAfter!).getTime() - new Date(renewed.notBefore!).getTime()).toBe(90 * DAY);
+      expect(new Date(renewed.notAfter!).getTime() - new Date(renewed.renewAt!).getTime()).toBe(30 * DAY);
+      chain.push(renewed);
+
+      // The superseded certificate stays as it is until its notAfter, then becomes expired.
+      await moveTo(new Date(new Date(previous.notAfter!).getTime() - 1_000));
+      expect(await expiry.expireLapsed()).toEqual({ expired: 0, wereActive: 0 });
+      await moveTo(new Date(previous.notAfter!));
+      expect(await expiry.expireLapsed()).toEqual({ expired: 1, wereActive: 0 });
+      expect((await clm.certificates.get(previous.id)).state).toBe('expired');
+      expect((await activeOf(ocn)).id).toBe(renewed.id);
+    }
+
+    const rows = await clm.prisma.certificate.findMany({ where: { ocn: { code: ocn } }, orderBy: { createdAt: 'asc' } });
+    expect(rows.map((r) => r.status)).toEqual(['expired', 'expired', 'expired', 'active']);
+    // Key rotation `always` (the default): four certificates, four keys.
+    expect(new Set(rows.map((r) => r.keyId)).size).toBe(4);
+    expect(new Set(rows.map((r) => r.serial)).size).toBe(4);
+    // Each renewal renewed its predecessor.
+    expect(rows.slice(1).map((r) => r.renewedFromId)).toEqual(rows.slice(0, 3).map((r) => r.id));
+    // The STI-CA issued exactly four certificates for this OCN's serials: no order twice.
+    const state = await sandbox.adminApi<SandboxState>('GET', '/state');
+    expect(state.acme.certificates.filter((c) => rows.some((r) => r.serial === c.serial))).toHaveLength(4);
+    // The expired ones are announced as such.
+    const expiredAudit = await clm.prisma.auditEvent.count({ where: { action: 'certificate.expired', subjectId: { in: rows.slice(0, 3).map((r) => r.id) } } });
+    expect(expiredAudit).toBe(3);
+  });
+
+  it('keeps the previous certificate active when a renewal fails at the CA, reports it once, and retries a day later', async () => {
+    const { provider, ocns } = await onboardProvider(clm, sandbox);
+    const ocn = ocns[0]!;
+    const ca = await registerSandboxStiCa(clm, sandbox);
+    const webhook = await http('POST', '/api/v1/webhooks', { url: 'http://127.0.0.1:9/never-listening', events: ['certificate.renewal_failed'] });
+    expect(webhook.status).toBe(201);
+    const first = await clm.procurement.requestCertificate({ providerId: provider.id, ocn, stiCaId: ca.id }, { type: 'admin', admin: testAdmin() });
+    await clm.worker.drain();
+    const current = await clm.certificates.get(first.certificateId);
+
+    await moveTo(new Date(current.renewAt!));
+    await sandbox.adminApi('POST', '/faults', { wrongKeyCertificate: true });
+    try {
+      expect(await renewals.scan()).toMatchObject({ started: 1 });
+      const { gaps } = await watchActive(ocn, () => clm.worker.drain());
+      expect(gaps).toBe(0);
+    } finally {
+      await sandbox.adminApi('DELETE', '/faults');
+    }
+    const [failed] = await clm.certificates.list({ ocn, state: 'failed' });
+    expect(failed).toMatchObject({ renewedFromId: current.id, order: { state: 'failed', lastErrorCode: 'CERT.KEY_MISMATCH' } });
+    expect((await activeOf(ocn)).id).toBe(current.id);
+
+    // The scan reports the failure once (webhook delivery queued, audit row) and does not retry at once.
+    expect(await renewals.scan()).toMatchObject({ due: 0, started: 0, failuresReported: 1 });
+    expect(await renewals.scan()).toMatchObject({ due: 0, started: 0, failuresReported: 0 });
+    const deliveries = await clm.prisma.webhookDelivery.findMany({ where: { webhookId: webhook.json!.id as string } });
+    expect(deliveries).toHaveLength(1);
+    expect(deliveries[0]!.payload).toMatchObject({
+      type: 'certificate.renewal_failed',
+      subject: { type: 'certificate', id: current.id },
+      data: { stage: 'order', renewalId: failed!.id, code: 'CERT.KEY_MISMATCH', renewedCertificateState: 'active' },
+    });
+
+    await moveTo(new Date(clock.now().getTime() + RENEWAL_RETRY_AFTER_FAILURE_MS + 1_000));
+    expect(await renewals.scan()).toMatchObject({ due: 1, started: 1 });
+    await clm.worker.drain();
+    const renewed = await activeOf(ocn);
+    expect(renewed).toMatchObject({ renewedFromId: current.id });
+    expect((await clm.certificates.get(current.id)).state).toBe('superseded');
+  });
+
+  it('renews and revokes on request: renew now, revoke with a replacement first, revoke outright', async () => {
+    const { provider, ocns } = await onboardProvider(clm, sandbox);
+    const ocn = ocns[0]!;
+    const ca = await registerSandboxStiCa(clm, sandbox);
+    const first = await clm.procurement.requestCertificate({ providerId: provider.id, ocn, stiCaId: ca.id }, { type: 'admin', admin: testAdmin() });
+    await clm.worker.drain();
+
+    // Manual renewal, with key rotation `never` for this certificate: the same key is reused.
+    expect((await http('PATCH', `/api/v1/certificates/${first.certificateId}/renewal-policy`, { keyRotation: 'never', renewBeforeDays: 45 })).json).toMatchObject({ keyRotation: 'never', renewBeforeDays: 45 });
+    const renewedView = await http('POST', `/api/v1/certificates/${first.certificateId}/renew`, {});
+    expect(renewedView.status).toBe(202);
+    expect(renewedView.json).toMatchObject({ renewedFromId: first.certificateId, state: 'requested' });
+    expect((await http('POST', `/api/v1/certificates/${first.certificateId}/renew`, {})).json).toMatchObject({ status: 409, code: 'CERTIFICATE.ORDER_IN_FLIGHT' });
+    await clm.worker.drain();
+    const second = await clm.certificates.get(renewedView.json!.id as string);
+    expect(second.state).toBe('active');
+    const keys = await clm.prisma.certificate.findMany({ where: { id: { in: [first.certificateId, second.id] } }, select: { keyId: true } });
+    expect(new Set(keys.map((k) => k.keyId)).size).toBe(1);
+    // The policy travelled with the renewal: 45 days ahead of notAfter.
+    expect(new Date(second.notAfter!).getTime() - new Date(second.renewAt!).getTime()).toBe(45 * DAY);
+
+    // Revoke with replace: a replacement is ordered and the revocation waits for it.
+    const pending = await http('POST', `/api/v1/certificates/${second.id}/revoke`, { reason: 'keyCompromise', replace: true });
+    expect(pending.status).toBe(202);
+    expect(pending.json).toMatchObject({ state: 'revocation_pending', certificate: { id: second.id, state: 'active' } });
+    const replacementId = (pending.json!.replacement as { id: string }).id;
+    const revokeRun = clm.app.get(RevocationService);
+    expect(await revokeRun.completePendingRevocations()).toEqual({ revoked: 0, failed: 0 });
+    expect((await activeOf(ocn)).id).toBe(second.id);
+    await clm.worker.drain();
+    expect((await activeOf(ocn)).id).toBe(replacementId);
+    expect(await revokeRun.completePendingRevocations()).toEqual({ revoked: 1, failed: 0 });
+    const revoked = await clm.prisma.certificate.findUniqueOrThrow({ where: { id: second.id } });
+    expect(revoked).toMatchObject({ status: 'revoked', revocationReason: 'keyCompromise' });
+    // The CA put its serial on the STI-PA CRL.
+    let state = await sandbox.adminApi<SandboxState>('GET', '/state');
+    expect(state.stiPa.crl.revokedSerials).toContain(revoked.serial);
+
+    // Refusals with their own codes.
+    expect((await http('POST', `/api/v1/certificates/${second.id}/revoke`, { reason: 'keyCompromise' })).json).toMatchObject({ status: 409, code: 'CERTIFICATE.NOT_REVOCABLE' });
+    expect((await http('POST', `/api/v1/certificates/${first.certificateId}/revoke`, { reason: 'superseded', replace: true })).json).toMatchObject({ status: 409, code: 'CERTIFICATE.REPLACE_NEEDS_ACTIVE' });
+    expect((await http('POST', `/api/v1/certificates/${replacementId}/revoke`, { reason: 'cACompromise' })).json).toMatchObject({ status: 400, code: 'REQUEST.INVALID' });
+
+    // Revoke outright: the OCN is left without an active certificate, as asked.
+    const outright = await http('POST', `/api/v1/certificates/${replacementId}/revoke`, { reason: 'cessationOfOperation' });
+    expect(outright.status).toBe(200);
+    expect(outright.json).toMatchObject({ state: 'revoked', certificate: { id: replacementId, state: 'revoked' }, replacement: null });
+    expect(await clm.prisma.certificate.count({ where: { ocn: { code: ocn }, status: 'active' } })).toBe(0);
+    state = await sandbox.adminApi<SandboxState>('GET', '/state');
+    const replacementSerial = (await clm.prisma.certificate.findUniqueOrThrow({ where: { id: replacementId } })).serial;
+    expect(state.stiPa.crl.revokedSerials).toContain(replacementSerial);
+    const audit = await clm.prisma.auditEvent.findFirstOrThrow({ where: { action: 'certificate.revoked', subjectId: replacementId } });
+    expect(audit).toMatchObject({ actorType: 'admin', details: expect.objectContaining({ reason: 'cessationOfOperation', source: 'acme', wasActive: true }) });
+  });
+});
