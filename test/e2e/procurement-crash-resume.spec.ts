@@ -81,7 +81,8 @@ describe('a service killed at any point of an order resumes it after restart (e2
   for (const point of HALT_POINTS) {
     it(`killed ${point.replace(':', ' ')}: finishes with one certificate, one key, one ACME order`, async () => {
       const [when, state] = point.split(':') as ['before' | 'after', string];
-      const first = await start({ CLM_TEST_HOOK_HALT_ORDER: point });
+      // Explicit, not left to the NODE_ENV=test vitest passes down: the hook is refused otherwise.
+      const first = await start({ CLM_ENABLE_TEST_HOOKS: '1', CLM_TEST_HOOK_HALT_ORDER: point });
       // A provider of its own: its ACME account is created during this very order.
       const { providerId, ocns } = await onboardOverApi(first, sandbox);
       const stiCaId = await registerStiCaOverApi(first, sandbox);

@@ -54,12 +54,22 @@ describe('loadConfig', () => {
     expect(loadConfig({}, '/x').procurement).toEqual({
       pollIntervalMs: 5_000, concurrency: 4, leaseMs: 300_000, backoffBaseMs: 3_600_000, backoffCapMs: 86_400_000, maxAttempts: 10,
     });
-    const set = loadConfig({ CLM_PROCUREMENT_LEASE_MS: '2000', CLM_TEST_HOOK_HALT_ORDER: 'before:order_created' }, '/x').procurement;
+    const set = loadConfig({ NODE_ENV: 'test', CLM_PROCUREMENT_LEASE_MS: '2000', CLM_TEST_HOOK_HALT_ORDER: 'before:order_created' }, '/x').procurement;
     expect(set.leaseMs).toBe(2000);
     expect(set.testHookHaltOrder).toEqual({ when: 'before', state: 'order_created' });
-    expect(() => loadConfig({ CLM_TEST_HOOK_HALT_ORDER: 'after:nowhere' })).toThrow(/CLM_TEST_HOOK_HALT_ORDER/);
-    expect(() => loadConfig({ CLM_TEST_HOOK_HALT_ORDER: 'before:key_generated' })).toThrow(/CLM_TEST_HOOK_HALT_ORDER/);
+    expect(() => loadConfig({ NODE_ENV: 'test', CLM_TEST_HOOK_HALT_ORDER: 'after:nowhere' })).toThrow(/CLM_TEST_HOOK_HALT_ORDER/);
+    expect(() => loadConfig({ NODE_ENV: 'test', CLM_TEST_HOOK_HALT_ORDER: 'before:key_generated' })).toThrow(/CLM_TEST_HOOK_HALT_ORDER/);
     expect(() => loadConfig({ CLM_PROCUREMENT_BACKOFF_BASE_MS: '7200000', CLM_PROCUREMENT_BACKOFF_CAP_MS: '3600000' })).toThrow(/CLM_PROCUREMENT_BACKOFF_CAP_MS/);
+  });
+
+  it('refuses the halt test hook outside a test run, so a stray variable cannot freeze production', () => {
+    for (const env of [{}, { NODE_ENV: 'production' }, { NODE_ENV: 'production', CLM_ENABLE_TEST_HOOKS: '0' }]) {
+      expect(() => loadConfig({ ...env, CLM_TEST_HOOK_HALT_ORDER: 'after:order_created' }, '/x')).toThrow(/CLM_TEST_HOOK_HALT_ORDER: a test hook; set only in tests/);
+    }
+    const enabled = loadConfig({ NODE_ENV: 'production', CLM_ENABLE_TEST_HOOKS: '1', CLM_TEST_HOOK_HALT_ORDER: 'after:order_created' }, '/x');
+    expect(enabled.procurement.testHookHaltOrder).toEqual({ when: 'after', state: 'order_created' });
+    // The switch alone changes nothing.
+    expect(loadConfig({ CLM_ENABLE_TEST_HOOKS: '1' }, '/x').procurement.testHookHaltOrder).toBeUndefined();
   });
 
   it('checks trust files and the master key at boot, naming the variable', () => {

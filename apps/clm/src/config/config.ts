@@ -69,7 +69,8 @@ export interface ProcurementSettings {
   /** Failed attempts at one step before the order is given up as failed. */
   readonly maxAttempts: number;
   /**
-   * TEST HOOK, inert unless CLM_TEST_HOOK_HALT_ORDER is set: `after:<state>` halts the worker
+   * TEST HOOK, inert unless CLM_TEST_HOOK_HALT_ORDER is set, and accepted only in a test run
+   * (NODE_ENV=test or CLM_ENABLE_TEST_HOOKS=1): `after:<state>` halts the worker
    * right after it persisted that order state, `before:<state>` right before (after the step's
    * side effect), so an end-to-end test can SIGKILL the process at that point.
    */
@@ -105,6 +106,7 @@ export const CONFIG_VARIABLES = [
   'CLM_PROCUREMENT_BACKOFF_CAP_MS',
   'CLM_PROCUREMENT_MAX_ATTEMPTS',
   'CLM_TEST_HOOK_HALT_ORDER',
+  'CLM_ENABLE_TEST_HOOKS',
   'CLM_STI_CR_DRIVER',
   'CLM_STI_CR_DIR',
   'CLM_STI_CR_PUBLIC_URL',
@@ -201,7 +203,12 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
 
   const haltRaw = str('CLM_TEST_HOOK_HALT_ORDER');
   let testHookHaltOrder: ProcurementSettings['testHookHaltOrder'];
-  if (haltRaw !== undefined) {
+  // A hook that freezes the worker must never be live in production by a stray variable: it is
+  // honoured only in a test run, and anywhere else its presence stops the start.
+  const testHooksEnabled = str('NODE_ENV') === 'test' || bool('CLM_ENABLE_TEST_HOOKS', false);
+  if (haltRaw !== undefined && !testHooksEnabled) {
+    problems.push('CLM_TEST_HOOK_HALT_ORDER: a test hook; set only in tests (NODE_ENV=test or CLM_ENABLE_TEST_HOOKS=1), unset it in production');
+  } else if (haltRaw !== undefined) {
     const [when, state] = haltRaw.split(':');
     // Every state but the first can be reached "before" (its step's side effect done, not yet persisted).
     const reachable = state !== undefined && ORDER_STATES_FOR_HOOK.includes(state) && !(when === 'before' && state === 'key_generated');

@@ -5,8 +5,9 @@ import type { ClmConfig } from '../config/config.js';
 /**
  * TEST HOOK (CLM_TEST_HOOK_HALT_ORDER): lets an end-to-end test stop the worker at an exact
  * point of an order's life and SIGKILL the process there, to prove that a restart resumes
- * without a second ACME order or a lost key. Inert unless the variable is set: then `matches`
- * is always false and nothing here runs.
+ * without a second ACME order or a lost key. Inert unless the variable is set: then `fires`
+ * is always false and nothing here runs. The configuration accepts the variable only in a test
+ * run (NODE_ENV=test or CLM_ENABLE_TEST_HOOKS=1); anywhere else the service refuses to start.
  */
 @Injectable()
 export class HaltTestHook {
