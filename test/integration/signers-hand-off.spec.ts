@@ -369,6 +369,10 @@ describe('signer hand-off (integration)', () => {
       expect((await pull(first.ocn, signer.credential, '?wait=1', { 'if-none-match': etag })).status).toBe(304);
       expect(performance.now() - timedOut).toBeGreaterThanOrEqual(950);
 
+      // Signers that prefer push subscribe a webhook: the activation queues it in its transaction.
+      const hook = await app.api<{ id: string }>('POST', '/api/v1/webhooks', { url: 'http://127.0.0.1:9/signer-push', events: ['certificate.activated'] });
+      expect(hook.status).toBe(201);
+
       const waiting = pull(first.ocn, signer.credential, '?wait=30', { 'if-none-match': etag });
       const renewed = await activate(first);
       const activatedAt = performance.now();
@@ -381,6 +385,17 @@ describe('signer hand-off (integration)', () => {
       expect(res.headers.get('etag')).not.toBe(etag);
       expect(publicKeyDer(createPrivateKey(res.json.privateKeyPem!))).toBe(leafPublicKey(renewed.issued));
       expect((await app.prisma.certificate.findUniqueOrThrow({ where: { id: first.certificateId } })).status).toBe('superseded');
+
+      const pushed = (await app.prisma.webhookDelivery.findMany({ where: { webhookId: hook.json.id } })).map((d) => d.payload as { type: string; subject: { id: string }; data: Record<string, unknown> });
+      await app.prisma.webhook.update({ where: { id: hook.json.id }, data: { active: false } });
+      expect(pushed).toEqual([expect.objectContaining({
+        type: 'certificate.activated',
+        subject: { type: 'certificate', id: renewed.certificateId },
+        data: expect.objectContaining({
+          ocn: first.ocn, x5u: renewed.x5u, notAfter: renewed.issued.leaf.notAfter.toISOString(),
+          supersedes: first.certificateId, supersededX5u: first.x5u, supersededNotAfter: first.issued.leaf.notAfter.toISOString(),
+        }),
+      })]);
 
       // A slow signer still signs with the old key and x5u: that URL keeps serving the old chain.
       const old = await fetchStiCr(first.x5u, { dispatcher });

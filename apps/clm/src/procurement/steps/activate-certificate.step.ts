@@ -5,6 +5,7 @@ import { renewAt } from '../../certificates/renewal-policy.js';
 import { Clock } from '../../common/clock.js';
 import type { OrderContext } from '../order-context.js';
 import { ProcurementError } from '../procurement-errors.js';
+import { LifecycleEvents } from '../../webhooks/lifecycle-events.service.js';
 import type { OrderStep, StepOutcome } from './order-step.js';
 
 /**
@@ -12,7 +13,9 @@ import type { OrderStep, StepOutcome } from './order-step.js';
  * certificate (if any) becomes `superseded`, this one `active` with its renewal time. Signers
  * therefore always find exactly one active certificate (the partial unique index
  * certificates_one_active_per_ocn guarantees it) and never none while a renewal succeeds. The
- * superseded certificate stays published until its notAfter (issue 6).
+ * superseded certificate stays published until its notAfter (issue 6), so a signer still holding
+ * its key keeps signing calls that verify. `certificate.activated` goes to the audit log and to
+ * subscribed webhooks (signers that prefer push to the long-poll) with this transaction.
  */
 @Injectable()
 export class ActivateCertificateStep implements OrderStep {
@@ -21,6 +24,7 @@ export class ActivateCertificateStep implements OrderStep {
   constructor(
     private readonly audit: AuditService,
     private readonly clock: Clock,
+    private readonly events: LifecycleEvents,
   ) {}
 
   async run(context: OrderContext): Promise<StepOutcome> {
@@ -28,6 +32,7 @@ export class ActivateCertificateStep implements OrderStep {
     if (!certificate.notBefore || !certificate.notAfter || !certificate.x5u) {
       throw new ProcurementError('CERTIFICATE_ORDER.INCONSISTENT', `certificate ${certificate.id} reached activation without validity or x5u`, true);
     }
+    const { notBefore, notAfter, x5u } = certificate;
     const now = this.clock.now();
     const due = renewAt({
       notBefore: certificate.notBefore,
@@ -49,10 +54,24 @@ export class ActivateCertificateStep implements OrderStep {
             action: 'certificate.superseded', subjectType: 'certificate', subjectId: previous.id, details: { by: certificate.id, ocn: ocn.code },
           }, tx);
         }
-        await this.audit.record({ type: 'system', component: 'procurement' }, {
-          action: 'certificate.activated', subjectType: 'certificate', subjectId: certificate.id,
-          details: { ocn: ocn.code, serial: certificate.serial, x5u: certificate.x5u, renewAt: due.toISOString(), supersedes: previous?.id ?? null },
-        }, tx);
+        // The audit row and the webhook deliveries in this transaction (issue 7: signers that
+        // prefer push learn of the new pair here; the superseded one stays usable until its notAfter).
+        await this.events.emit(tx, {
+          type: 'certificate.activated',
+          subject: { type: 'certificate', id: certificate.id },
+          actor: { type: 'system', component: 'procurement' },
+          data: {
+            ocn: ocn.code,
+            serial: certificate.serial,
+            x5u,
+            notBefore: notBefore.toISOString(),
+            notAfter: notAfter.toISOString(),
+            renewAt: due.toISOString(),
+            supersedes: previous?.id ?? null,
+            supersededX5u: previous?.x5u ?? null,
+            supersededNotAfter: previous?.notAfter?.toISOString() ?? null,
+          },
+        });
         return { supersedes: previous?.id ?? null };
       },
       details: { renewAt: due.toISOString(), x5u: certificate.x5u },
