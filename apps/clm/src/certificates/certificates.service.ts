@@ -18,7 +18,7 @@ export class CertificatesService {
   async get(id: string): Promise<CertificateView> {
     const row = await this.prisma.certificate.findUnique({
       where: { id },
-      include: { ocn: true, stiCa: true, order: true, events: { orderBy: [{ at: 'asc' }, { id: 'asc' }] } },
+      include: { ocn: true, stiCa: true, order: true, events: { orderBy: [{ at: 'asc' }, { seq: 'asc' }] } },
     });
     if (!row) throw notFound('CERTIFICATE.NOT_FOUND', `no certificate ${id}`);
     return toCertificateView(row, this.clock.now());
