@@ -32,7 +32,7 @@ export interface ApiAnswer<T> {
   json: T;
 }
 
-export async function api<T = Record<string, unknown>>(clm: ClmProcess, method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<ApiAnswer<T>> {
+export async function api<T = Record<string, unknown>>(clm: ClmProcess, method: 'GET' | 'POST' | 'PUT' | 'PATCH', path: string, body?: unknown): Promise<ApiAnswer<T>> {
   const res = await fetch(clm.baseUrl + path, {
     method,
     headers: { authorization: `Bearer ${E2E_ADMIN_TOKEN}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
