@@ -95,18 +95,18 @@ class Receiver {
   private constructor(private readonly server: Server, readonly url: string) {}
 
   static async start(): Promise<Receiver> {
-    let self: Receiver | undefined;
-    const server = createServer((req, res) => {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const receiver = new Receiver(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}/signer-push`);
+    server.on('request', (req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (chunk: Buffer) => chunks.push(chunk));
       req.on('end', () => {
-        self!.received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+        receiver.received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
         res.writeHead(204).end();
       });
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    self = new Receiver(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}/signer-push`);
-    return self;
+    return receiver;
   }
 
   close(): Promise<void> {
