@@ -123,6 +123,57 @@ describe('procurement under sandbox faults (integration)', () => {
     expect(view.events!.map((e) => e.type)).toContain('order.retry_scheduled');
   });
 
+  /** The sandbox's record of the ACME orders placed since `since` orders existed. */
+  async function acmeOrdersSince(since: number): Promise<{ status: string; challengeAttempts: number[] }[]> {
+    const state = await sandbox.adminApi<{ acme: { orders: { status: string; challengeAttempts: number[] }[] } }>('GET', '/state');
+    return state.acme.orders.slice(since);
+  }
+  async function acmeOrderCount(): Promise<number> {
+    return (await acmeOrdersSince(0)).length;
+  }
+
+  it('challenge turned invalid by the CA: a NEW ACME order answered with a fresh token, the dead one never answered again, then active', async () => {
+    const { provider, ocns } = await onboardProvider(clm, sandbox);
+    const ca = await registerSandboxStiCa(clm, sandbox);
+    const ordersBefore = await acmeOrderCount();
+    await sandbox.adminApi('POST', '/faults', { refuseChallenges: 1 });
+    const { certificateId } = await clm.procurement.requestCertificate({ providerId: provider.id, ocn: ocns[0]!, stiCaId: ca.id }, admin);
+    await clm.worker.drain();
+    const view = await clm.certificates.get(certificateId);
+    expect(view.state).toBe('active');
+    // RFC 8555 §7.1.6: the first order is left invalid; the second got the one answer it needed.
+    expect(await acmeOrdersSince(ordersBefore)).toEqual([
+      expect.objectContaining({ status: 'invalid', challengeAttempts: [1] }),
+      expect.objectContaining({ status: 'valid', challengeAttempts: [1] }),
+    ]);
+    const order = await clm.prisma.certificateOrder.findUniqueOrThrow({ where: { certificateId }, include: { spcToken: true } });
+    expect(order).toMatchObject({ challengeRetries: 1, freshTokenNeeded: false });
+    const tokens = await clm.prisma.spcToken.findMany({ where: { providerId: provider.id }, orderBy: { createdAt: 'asc' } });
+    expect(tokens.map((t) => t.status)).toEqual(['refused', 'valid']);
+    expect(order.spcTokenId).toBe(tokens[1]!.id);
+    const retry = view.events!.find((e) => e.type === 'order.challenge_retry');
+    expect(retry?.details).toMatchObject({ from: 'order_created', challengeRetry: 1, problem: { detail: expect.stringContaining('SPC_TOKEN.REVOKED') } });
+    expect(view.events!.filter((e) => e.type === 'acme.new_order_sent')).toHaveLength(2);
+  });
+
+  it('challenge turned invalid three times: two new orders with fresh tokens, then failed with ACME.CHALLENGE_INVALID and the CA\'s problem', async () => {
+    const { provider, ocns } = await onboardProvider(clm, sandbox);
+    const ca = await registerSandboxStiCa(clm, sandbox);
+    const ordersBefore = await acmeOrderCount();
+    await sandbox.adminApi('POST', '/faults', { refuseChallenges: 3 });
+    const { certificateId } = await clm.procurement.requestCertificate({ providerId: provider.id, ocn: ocns[0]!, stiCaId: ca.id }, admin);
+    await clm.worker.drain();
+    const view = await clm.certificates.get(certificateId);
+    expect(view.state).toBe('failed');
+    expect(view.order).toMatchObject({ state: 'failed', lastErrorCode: 'ACME.CHALLENGE_INVALID' });
+    expect(view.order!.lastError).toContain('SPC_TOKEN.REVOKED');
+    expect(view.order!.lastError).toContain('gave up after 2 new ACME order(s)');
+    expect(await acmeOrdersSince(ordersBefore)).toEqual([1, 2, 3].map(() => expect.objectContaining({ status: 'invalid', challengeAttempts: [1] })));
+    const tokens = await clm.prisma.spcToken.findMany({ where: { providerId: provider.id } });
+    expect(tokens.map((t) => t.status)).toEqual(['refused', 'refused', 'refused']);
+    expect(view.events!.filter((e) => e.type === 'order.challenge_retry')).toHaveLength(2);
+  });
+
   it('5xx storm at the STI-CA: backs off 1 h, 2 h, 4 h with the code visible, previous stays active, then completes', async () => {
     const { before, renewal } = await renewUnderFault({ serverErrorRate: 1, serverErrorScope: 'acme' });
     expect(renewal.state).toBe('ordering');

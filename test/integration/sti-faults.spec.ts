@@ -28,17 +28,17 @@ async function procure(clients: Clients, spc = '818H'): Promise<{ chainPem: stri
   await acme.createAccount({ termsOfServiceAgreed: true });
   const tnAuthList = tnAuthListForSpc(spc);
   const order = await acme.createOrder({ identifiers: [{ type: 'TNAuthList', der: tnAuthList }] });
-  await authorize(clients, order, spc);
   const keys = await generateP256KeyPair();
   const csr = await buildShakenCsr({ keys, legalName: 'Demo Telecom LLC', spc });
-  const download = await acme.downloadCertificate(await acme.finalizeOrder(order, csr.der));
+  const download = await acme.downloadCertificate(await acme.finalizeOrder(await authorize(clients, order, spc), csr.der));
   return { chainPem: download.pem, keys, tnAuthList };
 }
 
-async function authorize(clients: Clients, order: AcmeOrder, spc: string, onToken?: () => void): Promise<void> {
+/** The order to finalize: `order`, or the new one placed after an invalid challenge. */
+async function authorize(clients: Clients, order: AcmeOrder, spc: string, onToken?: () => void): Promise<AcmeOrder> {
   const fingerprint = await clients.acme.accountKeyFingerprint();
-  await clients.acme.completeTkauthChallenge({
-    authzUrl: order.authorizations[0] as string,
+  return clients.acme.authorizeTkauthOrder({
+    order,
     getToken: async () => {
       onToken?.();
       return (await clients.stiPa.requestSpcToken({ ocn: spc, fingerprint })).token;
@@ -101,7 +101,7 @@ describe('sandbox fault switches produce the right typed errors in @app/sti-pa a
     ).rejects.toMatchObject({ code: 'CERT.TN_AUTH_LIST_MISMATCH' });
   });
 
-  it('an expired SPC token turns the challenge invalid; the client retries twice with fresh tokens, then ACME.CHALLENGE_INVALID', async () => {
+  it('an expired SPC token turns the challenge invalid; the client places two new orders with fresh tokens, then ACME.CHALLENGE_INVALID', async () => {
     await sandbox.adminApi('POST', '/faults', { expiredSpcToken: true });
     const c = await clients();
     await c.acme.createAccount({ termsOfServiceAgreed: true });
@@ -111,9 +111,11 @@ describe('sandbox fault switches produce the right typed errors in @app/sti-pa a
     expect(error).toMatchObject({ code: AcmeErrorCode.CHALLENGE_INVALID });
     expect(JSON.stringify((error as { problem?: unknown }).problem)).toContain('SPC_TOKEN.EXPIRED');
     expect(tokens).toBe(3);
+    // RFC 8555 §7.1.6: each invalid order is left alone; every retry is a new order answered once.
     const state = await sandbox.adminApi<{ acme: { orders: { id: string; status: string; challengeAttempts: number[] }[] } }>('GET', '/state');
-    const recorded = state.acme.orders.find((candidate) => order.url.endsWith(candidate.id));
-    expect(recorded).toMatchObject({ status: 'invalid', challengeAttempts: [3] });
+    const first = state.acme.orders.findIndex((candidate) => order.url.endsWith(candidate.id));
+    expect(first).toBeGreaterThanOrEqual(0);
+    expect(state.acme.orders.slice(first)).toEqual([1, 2, 3].map(() => expect.objectContaining({ status: 'invalid', challengeAttempts: [1] })));
   });
 
   it('a 5xx storm at the STI-PA: GETs and login are retried a bounded number of times, then STI_PA.UNAVAILABLE', async () => {

@@ -158,6 +158,22 @@ describe('the sandbox refuses what the real STI-PA and STI-CAs refuse', () => {
     expect(challenge.error).toMatchObject({ type: 'urn:ietf:params:acme:error:incorrectResponse', detail: expect.stringContaining('SPC_TOKEN.FINGERPRINT_MISMATCH') });
   });
 
+  it('STI-CA: a challenge takes one response; a second, even with a good token, is refused as Pebble refuses it (RFC 8555 §7.1.6)', async () => {
+    const c = await clients();
+    const order = await newOrder(c);
+    const failed = await answer(c, order, await tokenFor(c, '709J'));
+    expect(failed.status).toBe('invalid');
+    const good = await tokenFor(c, '818H');
+    const again = await c.acme.respondToChallenge(failed.url, { atc: good }).catch((e: unknown) => e);
+    expect(again).toMatchObject({ code: 'ACME.MALFORMED', status: 400, detail: expect.stringContaining('Cannot update challenge with status invalid, only status pending') });
+    expect((await c.acme.getChallenge(failed.url)).status).toBe('invalid');
+    expect((await c.acme.getOrder(order.url)).status).toBe('invalid');
+    // The way on is a new order: its challenge takes the good token, and once valid takes no other.
+    const fresh = await answer(c, await newOrder(c), good);
+    expect(fresh.status).toBe('valid');
+    await expect(c.acme.respondToChallenge(fresh.url, { atc: good })).rejects.toMatchObject({ code: 'ACME.MALFORMED', detail: expect.stringContaining('status valid') });
+  });
+
   it('STI-CA: a token for another SPC than the order is refused (SPC_TOKEN.TKVALUE_MISMATCH)', async () => {
     const c = await clients();
     const challenge = await answer(c, await newOrder(c, '818H'), await tokenFor(c, '709J'));

@@ -101,7 +101,7 @@ export async function prepareRuntime(config: SandboxConfig, port: number, log: P
   const accounts = new AcmeAccounts(store, urls, config.requireEab, clock);
   const orders = new AcmeOrders(store, { acceptPaddedIdentifiers: config.acceptPaddedIdentifiers, maxValidityDays: config.certValidityDays }, clock);
   const fingerprintForm: FingerprintForm = config.fingerprintForm;
-  const challenges = new AcmeChallenges(store, createSpcTokenCheck(pki, urls, fingerprintForm), background, clock);
+  const challenges = new AcmeChallenges(store, createSpcTokenCheck(pki, urls, fingerprintForm), background, clock, faults);
   const issuance = new AcmeIssuance(store, orders, pki, urls, faults, background, config.certValidityDays, clock);
   const revocation = new AcmeRevocation(store, pki, clock);
 

@@ -29,7 +29,7 @@ import {
   type AcmeDirectory,
   type AcmeOrder,
 } from './resources.js';
-import { completeTkauthChallenge, type CompleteTkauthOptions } from './tkauth.js';
+import { authorizeTkauthOrder, completeTkauthChallenge, type AuthorizeTkauthOrderOptions, type CompleteTkauthOptions } from './tkauth.js';
 
 export type { AcmeClientEvent } from './acme-requester.js';
 
@@ -266,8 +266,8 @@ export class AcmeClient {
 
   /**
    * RFC 8555 §7.5.1: tell the server the challenge is ready. `payload` is challenge-specific:
-   * `{}` for http-01/dns-01, `{"atc": <token>}` for tkauth-01 (RFC 9447 §4). Re-posting to a
-   * failed challenge asks for a retry (§8.2).
+   * `{}` for http-01/dns-01, `{"atc": <token>}` for tkauth-01 (RFC 9447 §4). Only a `pending`
+   * challenge takes a response; `invalid` is final (§7.1.6) and CAs refuse a second one.
    */
   async respondToChallenge(url: string, payload: Record<string, unknown> = {}): Promise<AcmeChallenge> {
     if (!isJsonObject(payload)) throw new AcmeUsageError(AcmeErrorCode.INVALID_ARGUMENT, 'challenge response must be a JSON object');
@@ -275,9 +275,14 @@ export class AcmeClient {
     return parseChallenge(this.requester.json(response, url), url);
   }
 
-  /** RFC 9447: answer the authorization's tkauth-01 challenge with SPC tokens from `getToken`. */
+  /** RFC 9447: answer the authorization's tkauth-01 challenge, once, with an SPC token from `getToken`. */
   completeTkauthChallenge(options: CompleteTkauthOptions): Promise<AcmeAuthorization> {
     return completeTkauthChallenge(this, options);
+  }
+
+  /** RFC 9447 for a whole order; after an invalid challenge, a new order with a fresh token (at most twice). */
+  authorizeTkauthOrder(options: AuthorizeTkauthOrderOptions): Promise<AcmeOrder> {
+    return authorizeTkauthOrder(this, options);
   }
 
   /** Polls a challenge until `valid` or `invalid` and returns it in that state. */

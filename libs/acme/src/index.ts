@@ -42,4 +42,4 @@ export type {
   AcmeOrder,
   AcmeOrderStatus,
 } from './resources.js';
-export { TKAUTH_CHALLENGE_TYPE, TKAUTH_TYPE_ATC, type CompleteTkauthOptions } from './tkauth.js';
+export { TKAUTH_CHALLENGE_TYPE, TKAUTH_TYPE_ATC, type AuthorizeTkauthOrderOptions, type CompleteTkauthOptions } from './tkauth.js';

@@ -88,10 +88,10 @@ export class OrderLedger {
       const extra = (await outcome.alsoInTransaction?.(tx)) ?? {};
       await tx.certificate.update({ where: { id: certificate.id }, data: { ...outcome.certificate, status: transition.certificateStatus } });
       await tx.certificateEvent.create({
-        data: { certificateId: certificate.id, at: now, type: `order.${transition.to}`, details: { step: transition.step, from: transition.from, ...outcome.details, ...extra } },
+        data: { certificateId: certificate.id, at: now, type: transition.event ?? `order.${transition.to}`, details: { step: transition.step, from: transition.from, ...outcome.details, ...extra } },
       });
       await this.audit.record(PROCUREMENT, {
-        action: 'certificate_order.advanced', subjectType: 'certificate', subjectId: certificate.id,
+        action: transition.event ? `certificate_${transition.event}` : 'certificate_order.advanced', subjectType: 'certificate', subjectId: certificate.id,
         details: { orderId: order.id, step: transition.step, from: transition.from, to: transition.to },
       }, tx);
     });
@@ -146,12 +146,21 @@ export class OrderLedger {
     });
   }
 
-  /** A timeline entry written before a side effect, so a resumed step knows it may have happened. */
-  async note(certificateId: string, type: string, details: Prisma.InputJsonObject): Promise<void> {
-    await this.prisma.certificateEvent.create({ data: { certificateId, at: this.clock.now(), type, details } });
+  /**
+   * A timeline entry written before a side effect, so a resumed step knows it may have happened.
+   * `round` is the order's challengeRetries: notes of an earlier round (an ACME order given up
+   * after an invalid challenge) do not count for the current one.
+   */
+  async note(certificateId: string, type: string, round: number, details: Prisma.InputJsonObject): Promise<void> {
+    await this.prisma.certificateEvent.create({ data: { certificateId, at: this.clock.now(), type, details: { ...details, round } } });
   }
 
-  async noted(certificateId: string, type: string): Promise<boolean> {
-    return (await this.prisma.certificateEvent.count({ where: { certificateId, type } })) > 0;
+  async noted(certificateId: string, type: string, round: number): Promise<boolean> {
+    // Notes written before rounds existed carry none: they belong to round 0.
+    const [row] = await this.prisma.$queryRaw<{ n: bigint }[]>`
+      SELECT count(*) AS n FROM certificate_events
+      WHERE certificate_id = ${certificateId}::uuid AND type = ${type}
+        AND COALESCE((details->>'round')::int, 0) = ${round}`;
+    return (row?.n ?? 0n) > 0n;
   }
 }

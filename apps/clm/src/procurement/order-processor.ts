@@ -57,16 +57,19 @@ export class OrderProcessor {
       if (!transition) return this.ledger.release(orderId, workerId);
       const step = this.steps.get(transition.step);
       if (!step) throw new Error(`no step named ${transition.step}`);
+      let applied = transition;
       try {
         const outcome = await this.withHeartbeat(orderId, workerId, () => step.run(context, this.journal(context)));
-        if (this.hook.fires('before', transition.to, orderId)) return this.hook.hang();
-        await this.ledger.advance(context, transition, outcome, workerId);
+        applied = outcome.transition ?? transition;
+        if (applied.from !== transition.from || applied.step !== transition.step) throw new Error(`step ${step.name} returned a transition from ${applied.from}`);
+        if (this.hook.fires('before', applied.to, orderId)) return this.hook.hang();
+        await this.ledger.advance(context, applied, outcome, workerId);
       } catch (error) {
         await this.recordFailure(context, error, workerId);
         return;
       }
-      this.logger.log({ msg: 'certificate order advanced', orderId, certificateId: context.certificate.id, ocn: context.ocn.code, state: transition.to });
-      if (this.hook.fires('after', transition.to, orderId)) return this.hook.hang();
+      this.logger.log({ msg: applied === transition ? 'certificate order advanced' : 'certificate order sent back', orderId, certificateId: context.certificate.id, ocn: context.ocn.code, state: applied.to });
+      if (this.hook.fires('after', applied.to, orderId)) return this.hook.hang();
       if (stopping()) return this.ledger.release(orderId, workerId);
     }
   }
@@ -109,8 +112,8 @@ export class OrderProcessor {
   private journal(context: OrderContext): StepJournal {
     const certificateId = context.certificate.id;
     return {
-      note: (type, details) => this.ledger.note(certificateId, type, { ...details, orderId: context.order.id, state: context.order.state }),
-      noted: (type) => this.ledger.noted(certificateId, type),
+      note: (type, details) => this.ledger.note(certificateId, type, context.order.challengeRetries, { ...details, orderId: context.order.id, state: context.order.state }),
+      noted: (type) => this.ledger.noted(certificateId, type, context.order.challengeRetries),
     };
   }
 }

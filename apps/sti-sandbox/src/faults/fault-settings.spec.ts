@@ -36,6 +36,14 @@ describe('fault switches', () => {
     expect(unlucky.rollBadNonce()).toBe(false);
   });
 
+  it('uses challenge refusals up one validation at a time', () => {
+    expect(parseFaultUpdate({ refuseChallenges: 1.5 }).problems[0]).toMatch(/refuseChallenges: must be a whole number/);
+    expect(parseFaultEnv({ SANDBOX_FAULT_REFUSE_CHALLENGES: '2' }, []).refuseChallenges).toBe(2);
+    const state = new FaultState({ ...NO_FAULTS, refuseChallenges: 2 });
+    expect([state.takeChallengeRefusal(), state.takeChallengeRefusal(), state.takeChallengeRefusal()]).toEqual([true, true, false]);
+    expect(state.settings.refuseChallenges).toBe(0);
+  });
+
   it('tells listeners when switches change', () => {
     const seen: boolean[] = [];
     const state = new FaultState();

@@ -26,6 +26,11 @@ export interface FaultSettings {
   revokedCa: boolean;
   /** The STI-PA refuses every login with 401, even with the right password. */
   refuseStiPaLogin: boolean;
+  /**
+   * The STI-CA turns this many of the next tkauth-01 validations `invalid`, however good the token
+   * (as for a token the STI-PA revoked after issuing it); each refusal uses one up. 0: off.
+   */
+  refuseChallenges: number;
 }
 
 export const NO_FAULTS: Readonly<FaultSettings> = Object.freeze({
@@ -39,6 +44,7 @@ export const NO_FAULTS: Readonly<FaultSettings> = Object.freeze({
   expiredSpcToken: false,
   revokedCa: false,
   refuseStiPaLogin: false,
+  refuseChallenges: 0,
 });
 
 const MAX_DELAY_MS = 600_000;
@@ -55,6 +61,7 @@ const ENV_OF: Record<keyof FaultSettings, string> = {
   expiredSpcToken: 'SANDBOX_FAULT_EXPIRED_SPC_TOKEN',
   revokedCa: 'SANDBOX_FAULT_REVOKED_CA',
   refuseStiPaLogin: 'SANDBOX_FAULT_REFUSE_STI_PA_LOGIN',
+  refuseChallenges: 'SANDBOX_FAULT_REFUSE_CHALLENGES',
 };
 
 export const FAULT_ENV: readonly string[] = Object.values(ENV_OF);
@@ -72,6 +79,8 @@ function checkValue(key: keyof FaultSettings, value: unknown): string | undefine
       return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= MAX_DELAY_MS
         ? undefined
         : `must be a whole number of milliseconds from 0 to ${MAX_DELAY_MS}`;
+    case 'refuseChallenges':
+      return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 1_000 ? undefined : 'must be a whole number from 0 to 1000';
     case 'serverErrorScope':
     case 'delayScope':
       return SCOPES.includes(value as FaultScope) ? undefined : `must be one of ${SCOPES.join(', ')}`;

@@ -43,6 +43,13 @@ export class FaultState {
     return this.current.serverErrorRate > 0 && scopeMatches(this.current.serverErrorScope, area) && this.random() < this.current.serverErrorRate;
   }
 
+  /** Whether this tkauth-01 validation is refused (refuseChallenges); uses one refusal up. */
+  takeChallengeRefusal(): boolean {
+    if (this.current.refuseChallenges <= 0) return false;
+    this.current = { ...this.current, refuseChallenges: this.current.refuseChallenges - 1 };
+    return true;
+  }
+
   delayFor(area: 'sti-pa' | 'acme'): number {
     return scopeMatches(this.current.delayScope, area) ? this.current.delayMs : 0;
   }

@@ -62,7 +62,7 @@ export interface ChallengeRecord {
   status: ChallengeStatus;
   validated?: string;
   error?: ProblemRecord;
-  /** Validation attempts so far (client-requested retries are bounded, RFC 8555 §8.2). */
+  /** Responses accepted so far: at most 1, since only a pending challenge takes one (RFC 8555 §7.1.6). */
   attempts: number;
 }
 

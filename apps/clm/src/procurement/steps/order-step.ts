@@ -1,13 +1,15 @@
 import type { Prisma, Tx } from '@app/db';
 import type { OrderContext } from '../order-context.js';
-import type { StepName } from '../order-states.js';
+import type { OrderTransition, StepName } from '../order-states.js';
 
 /** Columns of the order a step sets together with its transition. */
 export interface OrderPatch {
-  readonly spcTokenId?: string;
-  readonly acmeOrderUrl?: string;
-  readonly finalizeUrl?: string;
+  readonly spcTokenId?: string | null;
+  readonly acmeOrderUrl?: string | null;
+  readonly finalizeUrl?: string | null;
   readonly certificateUrl?: string;
+  readonly challengeRetries?: number;
+  readonly freshTokenNeeded?: boolean;
 }
 
 /** Columns of the certificate a step sets together with its transition. */
@@ -25,6 +27,8 @@ export interface CertificatePatch {
 
 /** What a step achieved; persisted atomically with the transition, the event and the audit row. */
 export interface StepOutcome {
+  /** A transition other than the step's own forward one (only CHALLENGE_RETRY, order-states.ts). */
+  readonly transition?: OrderTransition;
   readonly order?: OrderPatch;
   readonly certificate?: CertificatePatch;
   /** Facts for the certificate's timeline (identifiers and outcomes; never a secret). */
@@ -40,7 +44,10 @@ export interface StepOutcome {
 export interface StepJournal {
   /** Adds an event to the certificate's timeline now, in its own transaction. */
   note(type: string, details: Prisma.InputJsonObject): Promise<void>;
-  /** True when an event of this type was noted for this order since it entered its current state. */
+  /**
+   * True when an event of this type was noted for this order in its current round (a challenge
+   * retry starts a new round: what was noted before it is about the ACME order it gave up).
+   */
   noted(type: string): Promise<boolean>;
 }
 

@@ -1,5 +1,6 @@
 import { base64UrlDecode, type CryptoKey } from '@app/shaken';
 import type { AuthorizationRecord, ChallengeRecord, ProblemRecord } from '../../state/records.js';
+import type { FaultState } from '../../faults/fault-state.js';
 import type { SandboxStore } from '../../state/sandbox-store.js';
 import { AcmeProblem, notFound } from './acme-problem.js';
 import { importJwk, type VerifiedRequest } from './acme-request.js';
@@ -9,11 +10,6 @@ import type { BackgroundWork } from './background-work.js';
 /** Checks an SPC token against an authorization; throws an AcmeProblem saying why it fails. */
 export type SpcTokenCheck = (token: string, expected: { tnAuthList: Uint8Array; accountKey: CryptoKey; now: Date }) => Promise<void>;
 
-/**
- * Client-requested retries of an invalid challenge (RFC 8555 §8.2) are bounded: the sandbox, like
- * an STI-CA protecting the STI-PA from token storms, validates a challenge at most this often.
- */
-export const MAX_VALIDATION_ATTEMPTS = 3;
 /** How long validation "takes": long enough for clients to see `processing` and poll. */
 const VALIDATION_DELAY_MS = 150;
 
@@ -32,6 +28,7 @@ export class AcmeChallenges {
     private readonly checkToken: SpcTokenCheck,
     private readonly background: BackgroundWork,
     private readonly clock: () => Date,
+    private readonly faults: FaultState,
   ) {}
 
   find(request: VerifiedRequest, challengeId: string): AuthorizationRecord {
@@ -57,11 +54,14 @@ export class AcmeChallenges {
     const now = this.clock();
     const status = authorizationStatus(authz, now);
     const challenge = authz.challenge;
-    if (challenge.status === 'valid' || challenge.status === 'processing') return authz;
-    if (status === 'expired' || status === 'deactivated') throw new AcmeProblem('malformed', `the authorization is ${status}`);
-    if (challenge.status === 'invalid' && challenge.attempts >= MAX_VALIDATION_ATTEMPTS) {
-      throw new AcmeProblem('malformed', `this challenge failed ${challenge.attempts} times and is not validated again; place a new order`);
+    // RFC 8555 §7.1.6: only a pending challenge takes a response; `invalid` is final for the
+    // challenge, its authorization and its order. Refused as Pebble and Boulder do (400 malformed,
+    // same wording), so a client that re-posts instead of placing a new order fails here too.
+    if (challenge.status !== 'pending') {
+      const hint = challenge.status === 'invalid' ? '; place a new order and answer its challenge' : '';
+      throw new AcmeProblem('malformed', `Cannot update challenge with status ${challenge.status}, only status pending${hint}`);
     }
+    if (status === 'expired' || status === 'deactivated') throw new AcmeProblem('malformed', `the authorization is ${status}`);
     const accountKey = await importJwk(request.account!.jwk);
     const updated = await this.store.update((state) => {
       const record = state.authorizations.find((candidate) => candidate.id === authz.id);
@@ -79,6 +79,9 @@ export class AcmeChallenges {
   private async validate(authzId: string, token: string, tnAuthList: Uint8Array, accountKey: CryptoKey): Promise<void> {
     let outcome: Pick<ChallengeRecord, 'status' | 'validated' | 'error'>;
     try {
+      if (this.faults.takeChallengeRefusal()) {
+        throw new AcmeProblem('unauthorized', 'SPC_TOKEN.REVOKED: the STI-PA revoked this SPC token (sandbox fault refuseChallenges)');
+      }
       await this.checkToken(token, { tnAuthList, accountKey, now: this.clock() });
       outcome = { status: 'valid', validated: this.clock().toISOString() };
     } catch (error) {
