@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import swc from 'unplugin-swc';
 import { defineConfig } from 'vitest/config';
 
-const libs = ['shaken', 'acme', 'sti-pa', 'keystore', 'storage', 'db', 'http'];
+const libs = ['shaken', 'acme', 'sti-pa', 'keystore', 'storage', 'db', 'http', 'local-infra'];
 const alias = Object.fromEntries(
   libs.map((lib) => [`@app/${lib}`, fileURLToPath(new URL(`./libs/${lib}/src/index.ts`, import.meta.url))]),
 );
