@@ -1,4 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
+import { envReader } from '@app/local-infra';
 import { FAULT_ENV, parseFaultEnv, type FaultSettings } from './faults/fault-settings.js';
 
 /**
@@ -64,28 +65,7 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 
 export function loadSandboxConfig(env: Env = process.env, cwd: string = process.cwd()): SandboxConfig {
   const problems: string[] = [];
-  const str = (name: string): string | undefined => {
-    const v = env[name];
-    return v === undefined || v.trim() === '' ? undefined : v.trim();
-  };
-  const int = (name: string, fallback: number, min: number, max: number): number => {
-    const raw = str(name);
-    if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      problems.push(`${name}: must be a whole number from ${min} to ${max} (got "${raw}")`);
-      return fallback;
-    }
-    return n;
-  };
-  const bool = (name: string, fallback: boolean): boolean => {
-    const raw = str(name)?.toLowerCase();
-    if (raw === undefined) return fallback;
-    if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
-    if (['0', 'false', 'no', 'off'].includes(raw)) return false;
-    problems.push(`${name}: must be true or false (got "${raw}")`);
-    return fallback;
-  };
+  const { str, int, bool } = envReader(env, problems);
 
   const dataDirRaw = str('SANDBOX_DATA_DIR') ?? '.sti-sandbox-data';
   const adminSecret = str('SANDBOX_ADMIN_SECRET');

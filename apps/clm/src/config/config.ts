@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import { Kek } from '@app/keystore';
+import { envReader } from '@app/local-infra';
 import { parseStiCrStoreConfig, type StiCrStoreConfig, isStorageError } from '@app/storage';
 
 /**
@@ -135,28 +136,7 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): ClmConfig {
   const problems: string[] = [];
-  const str = (name: string): string | undefined => {
-    const v = env[name];
-    return v === undefined || v.trim() === '' ? undefined : v.trim();
-  };
-  const int = (name: string, fallback: number, min: number, max: number): number => {
-    const raw = str(name);
-    if (raw === undefined) return fallback;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min || n > max) {
-      problems.push(`${name}: must be a whole number from ${min} to ${max} (got "${raw}")`);
-      return fallback;
-    }
-    return n;
-  };
-  const bool = (name: string, fallback: boolean): boolean => {
-    const raw = str(name)?.toLowerCase();
-    if (raw === undefined) return fallback;
-    if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
-    if (['0', 'false', 'no', 'off'].includes(raw)) return false;
-    problems.push(`${name}: must be true or false (got "${raw}")`);
-    return fallback;
-  };
+  const { str, int, bool } = envReader(env, problems);
   const kek = (name: string, raw: string | undefined): string | undefined => {
     if (raw === undefined) return undefined;
     if (!isKekEncoding(raw)) {
