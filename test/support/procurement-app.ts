@@ -72,6 +72,8 @@ export interface ProcurementAppOptions {
   readonly clock?: Clock;
   /** Extra CLM_* settings; jobs are off (tests call worker.drain()) unless set here. */
   readonly env?: Record<string, string>;
+  /** Default: sandboxTrust(sandbox), as if the operator had configured the sandbox's roots. */
+  readonly trust?: StiTrust;
 }
 
 /**
@@ -94,7 +96,7 @@ export async function startProcurementApp(options: ProcurementAppOptions): Promi
     config,
     databaseUrl: options.db.url,
     keystore,
-    trust: sandboxTrust(options.sandbox),
+    trust: options.trust ?? sandboxTrust(options.sandbox),
     ...(options.clock ? { clock: options.clock } : {}),
   };
   const builder = Test.createTestingModule({ imports: [AppModule.forRoot(runtime)] });

@@ -4,7 +4,7 @@ import type { Logger as Pino } from 'pino';
 import { applyMigrations, startEmbeddedPostgres } from '@app/db';
 import { Keystore, loadKek } from '@app/keystore';
 import type { ClmConfig } from '../config/config.js';
-import type { RuntimeContext } from '../config/config.module.js';
+import type { RuntimeContext, StiTrust } from '../config/config.module.js';
 import { type EmbeddedStiCr, startEmbeddedStiCr } from '../publishing/embedded/embedded-sti-cr.js';
 import { type EmbeddedSandbox, startEmbeddedSandbox } from './embedded-sandbox.js';
 
@@ -50,13 +50,11 @@ export async function prepareRuntime(config: ClmConfig, log: Pino): Promise<Prep
     // The filesystem STI-CR's HTTPS listener; its local TLS root is trusted by our own x5u checks.
     const stiCr: EmbeddedStiCr | undefined = await startEmbeddedStiCr(config.stiCr, config.dataDir, log);
     if (stiCr) stops.push(() => stiCr.stop());
-    const trust = {
-      stiPaRootsPem: [...config.stiPaRootsFiles.map((f) => readFileSync(f, 'utf8')), ...(sandbox ? [sandbox.stiPaRootPem] : [])],
-      tlsCaPem: [
-        ...config.tlsCaFiles.map((f) => readFileSync(f, 'utf8')),
-        ...(sandbox ? [sandbox.tlsRootPem] : []),
-        ...(stiCr?.tlsRootPem ? [stiCr.tlsRootPem] : []),
-      ],
+    // The sandbox's roots are kept apart: trusted for sandbox STI-PA accounts only (StiTrust).
+    const trust: StiTrust = {
+      stiPaRootsPem: config.stiPaRootsFiles.map((f) => readFileSync(f, 'utf8')),
+      tlsCaPem: [...config.tlsCaFiles.map((f) => readFileSync(f, 'utf8')), ...(stiCr?.tlsRootPem ? [stiCr.tlsRootPem] : [])],
+      ...(sandbox ? { sandbox: { stiPaRootsPem: [sandbox.stiPaRootPem], tlsRootPem: sandbox.tlsRootPem } } : {}),
     };
     const embeddedSandbox = sandbox
       ? { stiPaApi: sandbox.stiPaApi, acmeDirectory: sandbox.acmeDirectory, tlsRootPem: sandbox.tlsRootPem }

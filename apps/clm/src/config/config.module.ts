@@ -11,15 +11,19 @@ export const RUNTIME = Symbol('RuntimeContext');
 
 /**
  * What outbound calls to the STI ecosystem trust, beyond the system's TLS roots.
- * - stiPaRootsPem: the pinned STI-PA root(s): SPC tokens and the CA list must chain to one
- *   (STIR-SHAKEN.md §3). Production pins iconectiv's root; the embedded default pins the
- *   sandbox STI-PA's.
- * - tlsCaPem: extra TLS roots for HTTPS to the STI-PA, STI-CAs and STI-CR checks (the
- *   sandbox's loopback TLS root in the embedded default). TLS verification is never disabled.
+ * - stiPaRootsPem: the pinned STI-PA root(s) (CLM_STI_PA_ROOTS_FILE): SPC tokens and the CA list
+ *   must chain to one (STIR-SHAKEN.md §3). Production pins iconectiv's root.
+ * - tlsCaPem: extra TLS roots (CLM_TLS_CA_FILE, the embedded STI-CR's local root) for HTTPS to
+ *   the STI-PA, STI-CAs and STI-CR checks. TLS verification is never disabled.
+ * - sandbox: the embedded sandbox's STI-PA root and loopback TLS root. Scoped, never global:
+ *   they apply only to STI-PA accounts whose environment is `sandbox` (sti-pa-anchors.ts), and
+ *   the sandbox STI-CA row carries its TLS root in its own trustAnchorsPem. A production STI-PA
+ *   account therefore never accepts a token chained to a root this machine made.
  */
 export interface StiTrust {
   readonly stiPaRootsPem: readonly string[];
   readonly tlsCaPem: readonly string[];
+  readonly sandbox?: { readonly stiPaRootsPem: readonly string[]; readonly tlsRootPem: string };
 }
 
 export interface RuntimeContext {

@@ -46,7 +46,7 @@ export class SpcTokenProbe {
     if (!provider.stiPaAccount) {
       return { status: 'missing', reason: 'no STI-PA API user is configured', nextStep: `PUT /api/v1/providers/${providerId}/sti-pa-account with the API user from the STI-PA portal` };
     }
-    if (!this.trust.hasPinnedRoots) {
+    if (!this.trust.hasPinnedRoots(provider.stiPaAccount)) {
       return { status: 'failing', code: 'STI_PA.ROOTS_NOT_PINNED', refused: false, reason: 'no STI-PA root is pinned, so no SPC token can be verified', nextStep: 'set CLM_STI_PA_ROOTS_FILE to the STI-PA root certificate' };
     }
     const account = await this.accountFor(providerId, ocn.id);
@@ -70,7 +70,7 @@ export class SpcTokenProbe {
       // ATIS-1000080 v005 §6.3.5: verified with the STI-CA's rules before it is kept.
       const verified = await verifySpcToken(grant.token, {
         fetchCertificate: (x5u) => client.fetchCertificateChain(x5u),
-        trustAnchors: this.trust.pinnedCertificates(),
+        trustAnchors: this.trust.pinnedCertificates(provider.stiPaAccount!),
         expected: { tkvalue: tnAuthList, fingerprint, ca: false },
         now: this.clock.now(),
       });

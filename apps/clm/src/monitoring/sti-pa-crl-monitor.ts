@@ -88,7 +88,7 @@ export class StiPaCrlMonitor {
     try {
       ({ der } = await this.clients.stiPa(account).downloadCrl(url));
       crl = parseCrl(der);
-      const signer = this.trust.pinnedCertificates().find((candidate) => namesEqual(candidate.subjectName, crl.issuerName));
+      const signer = this.trust.pinnedCertificates(account).find((candidate) => namesEqual(candidate.subjectName, crl.issuerName));
       if (signer) {
         await verifyCrl(crl, signer, now);
       } else if (crl.nextUpdate !== undefined && crl.nextUpdate.getTime() < now.getTime()) {

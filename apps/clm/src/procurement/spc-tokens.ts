@@ -38,8 +38,8 @@ export class SpcTokens {
     if (!stiPaAccount) {
       throw new ProcurementError('PROVIDER.STI_PA_ACCOUNT_MISSING', `provider ${context.provider.id} has no STI-PA API user; PUT /api/v1/providers/{id}/sti-pa-account`, false);
     }
-    if (!this.trust.hasPinnedRoots) {
-      throw new ProcurementError('STI_PA.ROOTS_NOT_PINNED', 'no STI-PA root is pinned (CLM_STI_PA_ROOTS_FILE): SPC tokens cannot be verified', false);
+    if (!this.trust.hasPinnedRoots(stiPaAccount)) {
+      throw new ProcurementError('STI_PA.ROOTS_NOT_PINNED', `no STI-PA root is pinned for a ${stiPaAccount.environment} STI-PA account (CLM_STI_PA_ROOTS_FILE; the embedded sandbox's root serves sandbox accounts only): SPC tokens cannot be verified`, false);
     }
     const fingerprint = await accountKeyFingerprint(await importSpki(account.key.publicKeySpki), context.stiCa.fingerprintForm, webcrypto.subtle);
     const now = this.clock.now();
@@ -66,7 +66,7 @@ export class SpcTokens {
     // ATIS-1000080 v005 §6.3.5: verify before use, with the same rules the STI-CA applies.
     const verified = await verifySpcToken(grant.token, {
       fetchCertificate: (x5u) => client.fetchCertificateChain(x5u),
-      trustAnchors: this.trust.pinnedCertificates(),
+      trustAnchors: this.trust.pinnedCertificates(stiPaAccount),
       expected: { tkvalue: tnAuthList, fingerprint, ca: false },
       now: this.clock.now(),
     });

@@ -8,14 +8,16 @@ import { StiPaClient } from '@app/sti-pa';
 import { Clock } from '../common/clock.js';
 import { KEYSTORE, STI_TRUST, type StiTrust } from '../config/config.module.js';
 import { stiPaPasswordAad } from '../onboarding/sealed-secrets.js';
+import { stiPaAnchors } from './sti-pa-anchors.js';
 
 /**
  * The HTTP seam to the STI ecosystem (ARCHITECTURE.md habit 1): ACME clients per STI-CA account
  * and STI-PA clients per provider API user, built with the service's TLS trust and clock.
  *
  * TLS: an explicit CA list replaces Node's defaults, so the system roots are passed along with
- * the extra ones (the sandbox's loopback root, a private STI-CA's anchors). Verification is
- * never turned off.
+ * the extra ones (CLM_TLS_CA_FILE, a STI-CA row's own anchors; the embedded sandbox's loopback
+ * root only for a `sandbox` STI-PA account, and for the sandbox STI-CA row through its anchors).
+ * Verification is never turned off.
  */
 @Injectable()
 export class StiClients implements OnModuleDestroy {
@@ -49,11 +51,12 @@ export class StiClients implements OnModuleDestroy {
    * The password is unsealed only when the client logs in, and never kept by us.
    */
   stiPa(account: StiPaAccount): StiPaClient {
-    const version = `${account.updatedAt.getTime()}`;
+    const version = `${account.updatedAt.getTime()}:${account.environment}`;
     const cached = this.stiPaClients.get(account.id);
     if (cached?.version === version) return cached.client;
     if (cached) void cached.client.close();
-    const roots = this.tlsRoots();
+    const anchors = stiPaAnchors(this.trust, account);
+    const roots = withSystemRoots(anchors.tlsCaPem);
     const sealed = account.passwordSealed;
     const client = new StiPaClient({
       baseUrl: account.baseUrl,
@@ -61,7 +64,7 @@ export class StiClients implements OnModuleDestroy {
         userId: account.userId,
         password: this.keystore.open(sealed, stiPaPasswordAad(account.providerId)).toString('utf8'),
       }),
-      stiPaRootsPem: [...this.trust.stiPaRootsPem],
+      stiPaRootsPem: [...anchors.stiPaRootsPem],
       transport: roots ? { trustedCaPem: roots } : {},
       clock: () => this.clock.now(),
       userAgent: 'shaken-clm',
@@ -70,10 +73,9 @@ export class StiClients implements OnModuleDestroy {
     return client;
   }
 
-  /** Undefined means Node's default roots (nothing extra configured). */
+  /** The configured TLS roots plus the STI-CA row's own anchors (the sandbox STI-CA row carries the sandbox's). */
   private tlsRoots(extraPem?: string | null): string[] | undefined {
-    const extra = [...this.trust.tlsCaPem, ...(extraPem ? [extraPem] : [])];
-    return extra.length === 0 ? undefined : [...rootCertificates, ...extra];
+    return withSystemRoots([...this.trust.tlsCaPem, ...(extraPem ? [extraPem] : [])]);
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -81,4 +83,9 @@ export class StiClients implements OnModuleDestroy {
     this.stiPaClients.clear();
     await Promise.all(clients.map(({ client }) => client.close().catch(() => undefined)));
   }
+}
+
+/** Undefined means Node's default roots (nothing extra). */
+function withSystemRoots(extra: readonly string[]): string[] | undefined {
+  return extra.length === 0 ? undefined : [...rootCertificates, ...extra];
 }

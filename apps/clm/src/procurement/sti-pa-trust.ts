@@ -3,6 +3,7 @@ import { namesEqual, parseCertificateChain, parseCrl, type X509Certificate, type
 import type { StiPaClient } from '@app/sti-pa';
 import { Clock } from '../common/clock.js';
 import { STI_TRUST, type StiTrust } from '../config/config.module.js';
+import { stiPaAnchors, type StiPaEnvironmentOf } from './sti-pa-anchors.js';
 
 export interface StiPaCrl {
   readonly crl: X509Crl;
@@ -27,34 +28,45 @@ const REUSE_MS = 60_000;
 export class StiPaTrust {
   private readonly caLists = new Map<string, { readonly at: number; readonly anchors: Promise<X509Certificate[]> }>();
   private readonly crls = new Map<string, { readonly at: number; readonly crl: Promise<StiPaCrl> }>();
-  private pinned: X509Certificate[] | undefined;
+  private readonly pinned = new Map<string, X509Certificate[]>();
 
   constructor(
     @Inject(STI_TRUST) private readonly trust: StiTrust,
     private readonly clock: Clock,
   ) {}
 
-  /** True when at least one STI-PA root is pinned (SPC tokens and the CA list chain to it). */
-  get hasPinnedRoots(): boolean {
-    return this.trust.stiPaRootsPem.length > 0;
+  /**
+   * True when at least one STI-PA root is pinned for this account (SPC tokens and the CA list
+   * chain to it). The embedded sandbox's root counts for `sandbox` accounts only.
+   */
+  hasPinnedRoots(account: StiPaEnvironmentOf): boolean {
+    return stiPaAnchors(this.trust, account).stiPaRootsPem.length > 0;
   }
 
-  /** The pinned STI-PA certificates (roots, and a CRL signer if configured). */
-  pinnedCertificates(): X509Certificate[] {
-    this.pinned ??= this.trust.stiPaRootsPem.flatMap((pem) => parseCertificateChain(pem));
-    return this.pinned;
+  /** The STI-PA certificates pinned for this account (roots, and a CRL signer if configured). */
+  pinnedCertificates(account: StiPaEnvironmentOf): X509Certificate[] {
+    let pinned = this.pinned.get(account.environment);
+    if (!pinned) {
+      pinned = stiPaAnchors(this.trust, account).stiPaRootsPem.flatMap((pem) => parseCertificateChain(pem));
+      this.pinned.set(account.environment, pinned);
+    }
+    return pinned;
   }
 
-  /** The approved STI-CA roots from the verified CA list (signature and x5u chain to the pinned root). */
-  caListAnchors(client: StiPaClient): Promise<X509Certificate[]> {
-    return this.reuse(this.caLists, client.baseUrl, 'anchors', async () => (await client.getCaList()).trustAnchors);
+  /**
+   * The approved STI-CA roots from the verified CA list (signature and x5u chain to the root
+   * pinned for the account's environment; `client` is that account's). Cached per environment
+   * too, so a list verified for a sandbox account is never handed to a production one.
+   */
+  caListAnchors(client: StiPaClient, account: StiPaEnvironmentOf): Promise<X509Certificate[]> {
+    return this.reuse(this.caLists, `${account.environment} ${client.baseUrl}`, 'anchors', async () => (await client.getCaList()).trustAnchors);
   }
 
-  /** The STI-PA CRL at `url` (the one the SPC token response named). */
-  crl(client: StiPaClient, url: string): Promise<StiPaCrl> {
-    return this.reuse(this.crls, url, 'crl', async () => {
+  /** The STI-PA CRL at `url` (the one the SPC token response named), its signer looked up among the account's pinned certificates. */
+  crl(client: StiPaClient, url: string, account: StiPaEnvironmentOf): Promise<StiPaCrl> {
+    return this.reuse(this.crls, `${account.environment} ${url}`, 'crl', async () => {
       const crl = parseCrl((await client.downloadCrl(url)).der);
-      const signer = this.pinnedCertificates().find((candidate) => namesEqual(candidate.subjectName, crl.issuerName));
+      const signer = this.pinnedCertificates(account).find((candidate) => namesEqual(candidate.subjectName, crl.issuerName));
       return { crl, signer };
     });
   }

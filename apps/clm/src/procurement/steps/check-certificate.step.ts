@@ -44,12 +44,12 @@ export class CheckCertificateStep implements OrderStep {
       throw new ProcurementError('PROVIDER.STI_PA_ACCOUNT_MISSING', 'the STI-PA CA list and CRL are read with the provider\'s STI-PA API user', false);
     }
     const stiPa = this.clients.stiPa(provider.stiPaAccount);
-    const trustAnchors = await this.trust.caListAnchors(stiPa);
+    const trustAnchors = await this.trust.caListAnchors(stiPa, provider.stiPaAccount);
     const now = this.clock.now();
 
     this.waitForNotBefore(certificate.notBefore, now);
     const crlUrl = context.order.spcToken?.crlUrl ?? stiPa.crlUrl;
-    const { crl, signer } = await this.trust.crl(stiPa, crlUrl);
+    const { crl, signer } = await this.trust.crl(stiPa, crlUrl, provider.stiPaAccount);
     const { leaf, path } = await checkIssuedCertificate({
       chain: certificate.chainPem,
       publicKey: certificate.key.publicKeySpki,

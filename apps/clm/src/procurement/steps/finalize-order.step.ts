@@ -67,7 +67,7 @@ export class FinalizeOrderStep implements OrderStep {
     const url = context.order.spcToken?.crlUrl;
     const stiPaAccount = context.provider.stiPaAccount;
     if (!url || !stiPaAccount) return {};
-    const { crl } = await this.trust.crl(this.clients.stiPa(stiPaAccount), url);
+    const { crl } = await this.trust.crl(this.clients.stiPa(stiPaAccount), url, stiPaAccount);
     return { crlDistributionPoint: { url, issuerDn: crl.issuer } };
   }
 }
