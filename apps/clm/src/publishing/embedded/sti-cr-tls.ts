@@ -1,20 +1,9 @@
 import 'reflect-metadata';
-import { randomBytes, webcrypto } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import { isIP } from 'node:net';
+import { webcrypto } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  AuthorityKeyIdentifierExtension,
-  BasicConstraintsExtension,
-  ExtendedKeyUsage,
-  ExtendedKeyUsageExtension,
-  KeyUsageFlags,
-  KeyUsagesExtension,
-  SubjectAlternativeNameExtension,
-  SubjectKeyIdentifierExtension,
-  X509Certificate,
-  X509CertificateGenerator,
-} from '@peculiar/x509';
+import { issueLocalServerCertificate, issueLocalTlsRoot, namesEveryHost, writeFileAtomic } from '@app/local-infra';
+import { X509Certificate } from '@peculiar/x509';
 
 /** The embedded STI-CR's HTTPS identity: server certificate (+ root) and key, PEM. */
 export interface StiCrTlsMaterial {
@@ -25,7 +14,6 @@ export interface StiCrTlsMaterial {
   readonly rootPem: string;
 }
 
-const ES256 = { name: 'ECDSA', hash: 'SHA-256' } as const;
 const P256 = { name: 'ECDSA', namedCurve: 'P-256' } as const;
 const DAY_MS = 86_400_000;
 const ROOT_DAYS = 3_650;
@@ -44,7 +32,7 @@ export async function ensureStiCrTls(dir: string, hostNames: readonly string[]):
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const root = (await loadPair(dir, 'root')) ?? (await savePair(dir, 'root', await newRoot()));
   let server = await loadPair(dir, 'server');
-  if (!server || server.certificate.notAfter.getTime() - Date.now() < RENEW_BEFORE_MS || !names(server.certificate, hostNames)) {
+  if (!server || server.certificate.notAfter.getTime() - Date.now() < RENEW_BEFORE_MS || !namesEveryHost(server.certificate, hostNames)) {
     server = await savePair(dir, 'server', await newServer(root, hostNames));
   }
   const rootPem = root.certificate.toString('pem');
@@ -59,60 +47,13 @@ interface Pair {
 
 async function newRoot(): Promise<Omit<Pair, 'keyPem'>> {
   const keys = await webcrypto.subtle.generateKey(P256, true, ['sign', 'verify']);
-  const now = Date.now();
-  const certificate = await X509CertificateGenerator.createSelfSigned({
-    serialNumber: serial(),
-    name: 'CN=shaken-clm embedded STI-CR TLS root',
-    notBefore: new Date(now - 60_000),
-    notAfter: new Date(now + ROOT_DAYS * DAY_MS),
-    keys,
-    signingAlgorithm: ES256,
-    extensions: [
-      new BasicConstraintsExtension(true, 0, true),
-      new KeyUsagesExtension(KeyUsageFlags.keyCertSign | KeyUsageFlags.cRLSign, true),
-      await SubjectKeyIdentifierExtension.create(keys.publicKey),
-    ],
-  });
-  return { certificate, keys };
+  return { certificate: await issueLocalTlsRoot(keys, { subject: 'CN=shaken-clm embedded STI-CR TLS root', lifetimeDays: ROOT_DAYS }), keys };
 }
 
 async function newServer(root: Pair, hostNames: readonly string[]): Promise<Omit<Pair, 'keyPem'>> {
   const keys = await webcrypto.subtle.generateKey(P256, true, ['sign', 'verify']);
-  const now = Date.now();
-  const rootSki = root.certificate.getExtension(SubjectKeyIdentifierExtension);
-  const certificate = await X509CertificateGenerator.create({
-    serialNumber: serial(),
-    subject: `CN=${hostNames[0] ?? 'localhost'}`,
-    issuer: root.certificate.subject,
-    notBefore: new Date(now - 60_000),
-    notAfter: new Date(now + SERVER_DAYS * DAY_MS),
-    publicKey: keys.publicKey,
-    signingKey: root.keys.privateKey,
-    signingAlgorithm: ES256,
-    extensions: [
-      new BasicConstraintsExtension(false, undefined, true),
-      new KeyUsagesExtension(KeyUsageFlags.digitalSignature, true),
-      new ExtendedKeyUsageExtension([ExtendedKeyUsage.serverAuth], false),
-      // RFC 6125 §6.4.4 / CA/B: clients match the host against the SAN only.
-      new SubjectAlternativeNameExtension(hostNames.map((value) => (isIP(value) ? { type: 'ip' as const, value } : { type: 'dns' as const, value }))),
-      await SubjectKeyIdentifierExtension.create(keys.publicKey),
-      ...(rootSki ? [new AuthorityKeyIdentifierExtension(rootSki.keyId)] : []),
-    ],
-  });
-  return { certificate, keys };
-}
-
-function names(certificate: X509Certificate, hostNames: readonly string[]): boolean {
-  const san = certificate.getExtension(SubjectAlternativeNameExtension);
-  const present = new Set(san?.names.items.map((name) => name.value.toLowerCase()) ?? []);
-  return hostNames.every((host) => present.has(host.toLowerCase()));
-}
-
-/** RFC 5280 §4.1.2.2: positive, at most 20 octets. */
-function serial(): string {
-  const bytes = randomBytes(16);
-  bytes[0] = (bytes[0]! & 0x7f) | 0x01;
-  return bytes.toString('hex');
+  const options = { subject: `CN=${hostNames[0] ?? 'localhost'}`, hostNames, lifetimeDays: SERVER_DAYS };
+  return { certificate: await issueLocalServerCertificate(root, keys, options), keys };
 }
 
 async function loadPair(dir: string, name: string): Promise<Pair | undefined> {
@@ -131,28 +72,11 @@ async function loadPair(dir: string, name: string): Promise<Pair | undefined> {
   return { certificate, keys: { privateKey, publicKey }, keyPem };
 }
 
-/** Key first, then certificate, each written whole (temp file, fsync, rename). */
+/** Key first, then certificate, each written whole (temp file, fsync, rename, fsync dir). */
 async function savePair(dir: string, name: string, pair: Omit<Pair, 'keyPem'>): Promise<Pair> {
   const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', pair.keys.privateKey));
   const keyPem = `-----BEGIN PRIVATE KEY-----\n${pkcs8.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END PRIVATE KEY-----\n`;
-  await writeWhole(join(dir, `${name}.key`), keyPem, 0o600);
-  await writeWhole(join(dir, `${name}.pem`), `${pair.certificate.toString('pem')}\n`, 0o644);
+  await writeFileAtomic(join(dir, `${name}.key`), keyPem, 0o600);
+  await writeFileAtomic(join(dir, `${name}.pem`), `${pair.certificate.toString('pem')}\n`, 0o644);
   return { ...pair, keyPem };
-}
-
-async function writeWhole(path: string, content: string, mode: number): Promise<void> {
-  const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  const handle = await open(temp, 'wx', mode);
-  try {
-    await handle.writeFile(content);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
 }
