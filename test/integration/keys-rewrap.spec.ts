@@ -5,7 +5,7 @@ import { PrismaService } from '@app/db';
 import { Keystore, loadKek } from '@app/keystore';
 import { generateP256KeyPair } from '@app/shaken';
 import { AdminTokenService } from '../../apps/clm/src/auth/admin-token.service.js';
-import { privateKeyAad, stiPaPasswordAad, eabHmacAad } from '../../apps/clm/src/onboarding/sealed-secrets.js';
+import { privateKeyAad, stiPaPasswordAad, eabHmacAad } from '../../apps/clm/src/common/sealed-secrets.js';
 import { startInProcessClm } from '../support/clm-app.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 

@@ -13,7 +13,7 @@ import {
 } from '@app/shaken';
 import type { Agent } from 'undici';
 import type { CertificateView } from '../../apps/clm/src/certificates/certificate-views.js';
-import { privateKeyAad } from '../../apps/clm/src/onboarding/sealed-secrets.js';
+import { privateKeyAad } from '../../apps/clm/src/common/sealed-secrets.js';
 import type { PublicationView } from '../../apps/clm/src/publishing/publication-views.js';
 import { startPublishingApp, type PublishingApp } from '../support/publishing-app.js';
 import { TestStiCa } from '../support/shaken-test-ca.js';

@@ -10,7 +10,7 @@ import type { Keystore } from '@app/keystore';
 import { createPassport, fetchStiCr, lintStiCrResponse, parseCertificate, parseCertificateChain, stiCrDispatcher, verifyPassport } from '@app/shaken';
 import type { Agent } from 'undici';
 import type { CertificateView } from '../../apps/clm/src/certificates/certificate-views.js';
-import { privateKeyAad } from '../../apps/clm/src/onboarding/sealed-secrets.js';
+import { privateKeyAad } from '../../apps/clm/src/common/sealed-secrets.js';
 import { ProcurementService } from '../../apps/clm/src/procurement/procurement.service.js';
 import { freshOcn, sandboxStiPaUser, testAdmin } from '../support/factories.js';
 import { sandboxTrust, ShiftedClock } from '../support/procurement-app.js';

@@ -19,7 +19,7 @@ import {
 } from '@app/shaken';
 import type { Agent } from 'undici';
 import type { CertificateView } from '../../apps/clm/src/certificates/certificate-views.js';
-import { privateKeyAad } from '../../apps/clm/src/onboarding/sealed-secrets.js';
+import { privateKeyAad } from '../../apps/clm/src/common/sealed-secrets.js';
 import type { ClmProcess } from './clm-process.js';
 import { freshOcn, sandboxStiPaUser } from './factories.js';
 import type { SandboxProcess } from './sandbox.js';

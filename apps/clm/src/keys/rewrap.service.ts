@@ -4,7 +4,7 @@ import { isKeystoreError, type Keystore } from '@app/keystore';
 import { AuditService, type AuditActor } from '../audit/audit.service.js';
 import { DomainError } from '../common/domain-error.js';
 import { KEYSTORE } from '../config/config.module.js';
-import { eabHmacAad, privateKeyAad, stiPaPasswordAad, webhookSecretAad } from '../onboarding/sealed-secrets.js';
+import { eabHmacAad, privateKeyAad, stiPaPasswordAad, webhookSecretAad } from '../common/sealed-secrets.js';
 
 export interface RewrapReport {
   readonly currentKekId: string;

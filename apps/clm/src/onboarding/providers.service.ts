@@ -6,7 +6,7 @@ import type { AdminActor } from '../auth/roles.js';
 import { conflict, notFound } from '../common/domain-error.js';
 import { KEYSTORE } from '../config/config.module.js';
 import type { AddOcnDto, CreateProviderDto, PutStiPaAccountDto, UpdateProviderDto } from './providers.dto.js';
-import { stiPaPasswordAad } from './sealed-secrets.js';
+import { stiPaPasswordAad } from '../common/sealed-secrets.js';
 
 export interface ProviderView {
   id: string;

@@ -6,7 +6,7 @@ import { AuditService } from '../audit/audit.service.js';
 import type { AdminActor } from '../auth/roles.js';
 import { conflict, invalid, notFound } from '../common/domain-error.js';
 import { KEYSTORE } from '../config/config.module.js';
-import { eabHmacAad } from './sealed-secrets.js';
+import { eabHmacAad } from '../common/sealed-secrets.js';
 import type { CreateStiCaDto } from './sti-cas.dto.js';
 
 export interface StiCaView {

@@ -2,7 +2,7 @@ import { createHash, randomUUID, webcrypto } from 'node:crypto';
 import type { KeyPurpose, PrivateKey } from '@app/db';
 import type { Keystore } from '@app/keystore';
 import { generateP256KeyPair, importSpki, spkiDer, type CryptoKeyPair } from '@app/shaken';
-import { privateKeyAad } from '../onboarding/sealed-secrets.js';
+import { privateKeyAad } from '../common/sealed-secrets.js';
 import { ProcurementError } from './procurement-errors.js';
 
 /** The columns of a new private_keys row: the key exists only sealed from here on. */

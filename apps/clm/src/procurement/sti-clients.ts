@@ -7,7 +7,7 @@ import type { CryptoKeyPair } from '@app/shaken';
 import { StiPaClient } from '@app/sti-pa';
 import { Clock } from '../common/clock.js';
 import { KEYSTORE, STI_TRUST, type StiTrust } from '../config/config.module.js';
-import { stiPaPasswordAad } from '../onboarding/sealed-secrets.js';
+import { stiPaPasswordAad } from '../common/sealed-secrets.js';
 import { stiPaAnchors } from './sti-pa-anchors.js';
 
 /**

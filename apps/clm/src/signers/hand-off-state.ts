@@ -3,7 +3,7 @@ import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { PrismaService } from '@app/db';
 import { isKeystoreError, type Keystore } from '@app/keystore';
 import { KEYSTORE } from '../config/config.module.js';
-import { privateKeyAad } from '../onboarding/sealed-secrets.js';
+import { privateKeyAad } from '../common/sealed-secrets.js';
 import { type ActiveCredential, type HandOffSnapshot, loadHandOffSnapshot } from './hand-off-snapshot.js';
 import { signerErrors } from './signer-errors.js';
 

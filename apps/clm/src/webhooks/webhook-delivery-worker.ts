@@ -6,7 +6,7 @@ import { Clock } from '../common/clock.js';
 import { CLM_CONFIG, KEYSTORE } from '../config/config.module.js';
 import type { ClmConfig } from '../config/config.js';
 import { INSTANCE_ID } from '../jobs/job-runner.service.js';
-import { webhookSecretAad } from '../onboarding/sealed-secrets.js';
+import { webhookSecretAad } from '../common/sealed-secrets.js';
 import { retryDelayMs } from '../procurement/backoff.js';
 import { WebhookSender, type SendOutcome } from './webhook-sender.js';
 import { WEBHOOK_DELIVERY, type WebhookDeliverySettings } from './webhook-settings.js';

@@ -7,7 +7,7 @@ import type { AdminActor } from '../auth/roles.js';
 import { Clock } from '../common/clock.js';
 import { conflict, invalid, notFound } from '../common/domain-error.js';
 import { KEYSTORE } from '../config/config.module.js';
-import { webhookSecretAad } from '../onboarding/sealed-secrets.js';
+import { webhookSecretAad } from '../common/sealed-secrets.js';
 import { TEST_EVENT_TYPE, type LifecycleEventEnvelope } from './lifecycle-event-types.js';
 import type { CreateWebhookDto, ListDeliveriesQueryDto, UpdateWebhookDto } from './webhooks.dto.js';
 import { webhookUrlProblem } from './webhook-url.js';

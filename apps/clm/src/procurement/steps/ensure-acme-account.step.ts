@@ -4,7 +4,7 @@ import { PrismaService, type AcmeAccount, type PrivateKey, type StiCa } from '@a
 import type { Keystore } from '@app/keystore';
 import { AuditService } from '../../audit/audit.service.js';
 import { KEYSTORE } from '../../config/config.module.js';
-import { eabHmacAad } from '../../onboarding/sealed-secrets.js';
+import { eabHmacAad } from '../../common/sealed-secrets.js';
 import { newSealedP256Key, openKeyPair } from '../key-material.js';
 import type { OrderContext } from '../order-context.js';
 import { ProcurementError } from '../procurement-errors.js';

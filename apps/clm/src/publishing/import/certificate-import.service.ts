@@ -9,7 +9,7 @@ import { CertificatesService } from '../../certificates/certificates.service.js'
 import { Clock } from '../../common/clock.js';
 import { conflict, DomainError, invalid, notFound } from '../../common/domain-error.js';
 import { KEYSTORE } from '../../config/config.module.js';
-import { privateKeyAad } from '../../onboarding/sealed-secrets.js';
+import { privateKeyAad } from '../../common/sealed-secrets.js';
 import { IN_FLIGHT_ORDER_STATES } from '../../procurement/order-states.js';
 import { OrderWorker } from '../../procurement/order-worker.js';
 import { examineImportedChain, type ExaminedChain, matchingPkcs8 } from './imported-chain.js';
