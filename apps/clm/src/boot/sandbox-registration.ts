@@ -3,8 +3,9 @@ import { PrismaService } from '@app/db';
 import { AuditService } from '../audit/audit.service.js';
 import type { RuntimeContext } from '../config/config.module.js';
 import { StiCasService } from '../onboarding/sti-cas.service.js';
+import { SANDBOX_STI_CA_NAME } from './sandbox-demo.js';
 
-export const SANDBOX_STI_CA_NAME = 'Sandbox STI-CA';
+export { SANDBOX_STI_CA_NAME };
 
 /**
  * Embedded default: the local sandbox STI-CA is registered (once) so that a new user can

@@ -1,5 +1,8 @@
 import { Command } from 'commander';
 import { registerCertCommands } from './commands/certs.command.js';
+import { registerDemoCommand } from './commands/demo.command.js';
+import { registerProviderCommands } from './commands/providers.command.js';
+import { registerReadinessCommand } from './commands/readiness.command.js';
 import { registerLintCommands } from './commands/lint.command.js';
 import { registerSignerCommands } from './commands/signer.command.js';
 import { registerDbCommands } from './commands/db.command.js';
@@ -18,7 +21,10 @@ export function buildProgram(): Command {
   registerKeyCommands(program);
   registerDbCommands(program);
   registerLintCommands(program);
+  registerProviderCommands(program);
   registerCertCommands(program);
+  registerReadinessCommand(program);
   registerSignerCommands(program);
+  registerDemoCommand(program);
   return program;
 }

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import { callApi, runAction, targetFrom } from '../api-client.js';
+import { SUBSCRIBER_REVOCATION_REASONS } from '../../renewal/revocation-reasons.js';
+import { formatTable } from '../table.js';
 
 /** The fields of GET /api/v1/certificates[/{id}] the CLI shows (dates arrive as ISO strings). */
 export interface CertificateSummary {
@@ -24,6 +26,13 @@ export interface CertificateSummary {
   events?: { at: string; type: string; details: unknown }[];
 }
 
+/** POST /api/v1/certificates/{id}/revoke (renewal.controller.ts RevocationView). */
+interface RevocationResult {
+  state: 'revoked' | 'revocation_pending';
+  certificate: CertificateSummary;
+  replacement: CertificateSummary | null;
+}
+
 const COLUMNS = ['ID', 'OCN', 'STATE', 'ORDER', 'DAYS LEFT', 'NOT AFTER', 'STI-CA', 'NOTE'] as const;
 
 /** One row per certificate; NOTE says why an order waits or failed. */
@@ -45,13 +54,6 @@ function note(c: CertificateSummary): string {
   if (!order?.lastErrorCode) return '';
   if (order.state === 'failed') return `failed: ${order.lastErrorCode}`;
   return `${order.lastErrorCode}, retry ${order.nextAttemptAt.slice(0, 16).replace('T', ' ')}Z (attempt ${order.attempts})`;
-}
-
-/** Left-aligned columns separated by two spaces, header first. */
-export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => (row[i] ?? '').length)));
-  const line = (cells: readonly string[]) => cells.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
-  return [line(header), ...rows.map(line)].join('\n') + '\n';
 }
 
 /** `clm certs show`: the certificate, its order and its timeline, for a terminal. */
@@ -116,6 +118,33 @@ export function registerCertCommands(program: Command): void {
       const path = `/api/v1/certificates${query.size > 0 ? `?${query}` : ''}`;
       const list = await callApi<CertificateSummary[]>(targetFrom(certs.opts()), 'GET', path);
       process.stdout.write(opts.json ? `${JSON.stringify(list, null, 2)}\n` : formatTable(COLUMNS, certificateRows(list)));
+    }));
+
+  certs
+    .command('renew <id>')
+    .description('renew now: orders a new certificate (new key unless the policy says never); prints its id. The current one stays active until the new one is')
+    .option('--validity-days <days>', 'validity of the new certificate', (value: string) => Number(value))
+    .action(runAction(async (id: string, opts: { validityDays?: number }) => {
+      const body = opts.validityDays !== undefined ? { validityDays: opts.validityDays } : {};
+      const renewal = await callApi<CertificateSummary>(targetFrom(certs.opts()), 'POST', `/api/v1/certificates/${encodeURIComponent(id)}/renew`, body);
+      process.stdout.write(`${renewal.id}\n`);
+      process.stderr.write(`renewal ${renewal.id} of ${id} is ${renewal.state}; ${id} stays active until it is. Follow it with: clm certs show ${renewal.id}\n`);
+    }));
+
+  certs
+    .command('revoke <id>')
+    .description('revoke at the STI-CA (ACME revokeCert); with --replace, order a replacement first and revoke once it is active (prints its id)')
+    .requiredOption('--reason <reason>', `RFC 5280 CRLReason: ${SUBSCRIBER_REVOCATION_REASONS.join(', ')}`)
+    .option('--replace', 'order a replacement first, so the OCN is never without an active certificate')
+    .action(runAction(async (id: string, opts: { reason: string; replace?: boolean }) => {
+      const body = { reason: opts.reason, ...(opts.replace ? { replace: true } : {}) };
+      const result = await callApi<RevocationResult>(targetFrom(certs.opts()), 'POST', `/api/v1/certificates/${encodeURIComponent(id)}/revoke`, body);
+      if (result.state === 'revoked') {
+        process.stderr.write(`revoked ${id} (${opts.reason}); it is ${result.certificate.state}\n`);
+        return;
+      }
+      process.stdout.write(`${result.replacement?.id ?? ''}\n`);
+      process.stderr.write(`replacement ${result.replacement?.id} is ${result.replacement?.state}; ${id} is revoked once it is active (revocation pending). Follow it with: clm certs show ${result.replacement?.id}\n`);
     }));
 
   certs
