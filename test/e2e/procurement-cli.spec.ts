@@ -1,15 +1,12 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot, type ClmProcess } from '../support/clm-process.js';
+import { runCli } from '../support/clm-cli.js';
+import type { ClmProcess } from '../support/clm-process.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { E2E_ADMIN_TOKEN, onboardOverApi, procurementEnv, registerStiCaOverApi, startClm, waitForCertificate } from '../support/procurement-e2e.js';
 import { startSandboxProcess, type SandboxProcess } from '../support/sandbox.js';
-
-const execFileAsync = promisify(execFile);
 
 /** `clm certs request|list|show` against a running service, as an operator would use them. */
 describe('clm certs (e2e)', () => {
@@ -30,18 +27,7 @@ describe('clm certs (e2e)', () => {
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
-  async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    try {
-      const { stdout, stderr } = await execFileAsync(process.execPath, ['bin/clm.js', ...args], {
-        cwd: repoRoot,
-        env: { ...process.env, CLM_SERVER: clm.baseUrl, CLM_TOKEN: E2E_ADMIN_TOKEN },
-      });
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const failed = error as { code: number; stdout: string; stderr: string };
-      return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-    }
-  }
+  const cli = (...args: string[]) => runCli({ server: clm.baseUrl, token: E2E_ADMIN_TOKEN }, ...args);
 
   it('requests a certificate, lists it with state and days left, and shows its order and events', async () => {
     const { providerId, ocns } = await onboardOverApi(clm, sandbox);
