@@ -101,16 +101,8 @@ export class RenewalScheduler {
     return started!;
   }
 
-  /** Due certificate ids, oldest renewAt first (index certificates(status, renew_at)). */
   private async dueCertificates(limit: number): Promise<string[]> {
-    const now = this.clock.now();
-    const retryCutoff = new Date(now.getTime() - RENEWAL_RETRY_AFTER_FAILURE_MS);
-    const rows = await this.prisma.$queryRaw<{ id: string }[]>`
-      SELECT c.id::text AS id FROM certificates c
-      WHERE c.status = 'active' AND c.renew_at <= ${now}
-        AND ${dueCondition(retryCutoff)}
-      ORDER BY c.renew_at, c.id
-      LIMIT ${limit}`;
+    const rows = await this.prisma.$queryRaw<{ id: string }[]>(dueCertificatesQuery(this.clock.now(), limit));
     return rows.map((row) => row.id);
   }
 
@@ -196,6 +188,20 @@ export class RenewalScheduler {
     }
     return reported;
   }
+}
+
+/**
+ * The scan's query: due certificate ids, oldest renewAt first (index certificates(status,
+ * renew_at)). Exported so bench/renewal.ts can EXPLAIN exactly what the scan runs.
+ */
+export function dueCertificatesQuery(now: Date, limit: number): Prisma.Sql {
+  const retryCutoff = new Date(now.getTime() - RENEWAL_RETRY_AFTER_FAILURE_MS);
+  return Prisma.sql`
+    SELECT c.id::text AS id FROM certificates c
+    WHERE c.status = 'active' AND c.renew_at <= ${now}
+      AND ${dueCondition(retryCutoff)}
+    ORDER BY c.renew_at, c.id
+    LIMIT ${limit}`;
 }
 
 /**
