@@ -5,7 +5,8 @@ import { PrismaService } from '@app/db';
 import { Keystore, loadKek } from '@app/keystore';
 import { generateP256KeyPair } from '@app/shaken';
 import { AdminTokenService } from '../../apps/clm/src/auth/admin-token.service.js';
-import { privateKeyAad, stiPaPasswordAad, eabHmacAad } from '../../apps/clm/src/common/sealed-secrets.js';
+import { privateKeyAad, spcTokenAad, stiPaPasswordAad, eabHmacAad } from '../../apps/clm/src/common/sealed-secrets.js';
+import { openSpcToken, sealSpcToken } from '../../apps/clm/src/procurement/sealed-spc-token.js';
 import { startInProcessClm } from '../support/clm-app.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
@@ -29,6 +30,8 @@ describe('KEK rotation: clm keys rewrap', () => {
   let providerId: string;
   let stiCaId: string;
   let keyId: string;
+  let spcTokenId: string;
+  const spcTokenJws = `eyJhbGciOiJFUzI1NiJ9.${randomBytes(24).toString('base64url')}.${randomBytes(64).toString('base64url')}`;
   const adminToken = `clm_admin_${randomBytes(32).toString('base64url')}`;
 
   beforeAll(async () => {
@@ -65,6 +68,18 @@ describe('KEK rotation: clm keys rewrap', () => {
           kekId: clm.runtime.keystore.currentKekId,
         },
       });
+      // An SPC token as procurement stores it: sealed, bound to its row, for an ACME account of the provider.
+      const ocn = await prisma.ocn.create({ data: { code: '7R3W', providerId } });
+      const account = await prisma.acmeAccount.create({ data: { stiCaId, providerId, keyId, status: 'valid', accountUrl: 'https://127.0.0.1:8445/acme/acct/1' } });
+      const sealed = sealSpcToken(clm.runtime.keystore, spcTokenJws);
+      spcTokenId = sealed.id;
+      await prisma.spcToken.create({
+        data: {
+          ...sealed, providerId, ocnId: ocn.id, acmeAccountId: account.id, jti: 'jti-1', expiresAt: new Date(Date.now() + 3_600_000),
+          fingerprint: 'SHA256 00', status: 'valid',
+        },
+      });
+      expect(Buffer.from(sealed.tokenSealed).includes(Buffer.from(spcTokenJws.split('.')[1]!))).toBe(false);
     } finally {
       await clm.close();
     }
@@ -85,6 +100,7 @@ describe('KEK rotation: clm keys rewrap', () => {
         privateKeys: { rewrapped: 1, alreadyCurrent: 0 },
         stiPaPasswords: { rewrapped: 1, alreadyCurrent: 0 },
         eabKeys: { rewrapped: 1, alreadyCurrent: 0 },
+        spcTokens: { rewrapped: 1, alreadyCurrent: 0 },
       });
       const again = await call(base, adminToken, 'POST', '/api/v1/keys/rewrap');
       expect(again.json.privateKeys).toEqual({ rewrapped: 0, alreadyCurrent: 1, failed: [] });
@@ -99,6 +115,12 @@ describe('KEK rotation: clm keys rewrap', () => {
       expect(newOnly.open(account.passwordSealed, stiPaPasswordAad(providerId)).toString()).toBe('correct horse battery staple');
       expect(newOnly.open(ca.eabHmacSealed!, eabHmacAad(stiCaId)).length).toBeGreaterThan(0);
       expect(newOnly.openPrivateKey(key.sealed!, privateKeyAad(keyId)).asymmetricKeyType).toBe('ec');
+      const token = await prisma.spcToken.findUniqueOrThrow({ where: { id: spcTokenId } });
+      expect(openSpcToken(newOnly, token)).toBe(spcTokenJws);
+      // Bound to its row: the same blob under another id does not open.
+      expect(() => newOnly.open(token.tokenSealed!, spcTokenAad(keyId))).toThrow(/KEYSTORE|authentication/);
+      const oldKeystore = await keystoreFor(oldKek);
+      expect(() => openSpcToken(oldKeystore, token)).toThrow(/KEK/);
 
       const oldOnly = await keystoreFor(oldKek);
       expect(() => oldOnly.open(account.passwordSealed, stiPaPasswordAad(providerId))).toThrow(/KEK/);
@@ -117,6 +139,7 @@ describe('KEK rotation: clm keys rewrap', () => {
       expect(res.json.code).toBe('KEYSTORE.REWRAP_INCOMPLETE');
       expect(res.json.report.privateKeys.failed).toEqual([{ id: keyId, code: 'KEYSTORE.UNKNOWN_KEK' }]);
       expect(res.json.report.stiPaPasswords.failed).toEqual([{ id: providerId, code: 'KEYSTORE.UNKNOWN_KEK' }]);
+      expect(res.json.report.spcTokens.failed).toEqual([{ id: spcTokenId, code: 'KEYSTORE.UNKNOWN_KEK' }]);
       const audits = await clm.app.get(PrismaService).auditEvent.count({ where: { action: 'keystore.rewrapped' } });
       expect(audits).toBe(3);
     } finally {

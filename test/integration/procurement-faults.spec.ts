@@ -1,6 +1,9 @@
 import 'reflect-metadata';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Keystore } from '@app/keystore';
 import type { CertificateView } from '../../apps/clm/src/certificates/certificate-views.js';
+import { KEYSTORE } from '../../apps/clm/src/config/config.module.js';
+import { openSpcToken } from '../../apps/clm/src/procurement/sealed-spc-token.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { onboardProvider, registerSandboxStiCa, testAdmin } from '../support/factories.js';
 import { LoopbackStiCrPublisher } from '../support/loopback-sti-cr-publisher.js';
@@ -151,6 +154,12 @@ describe('procurement under sandbox faults (integration)', () => {
     const tokens = await clm.prisma.spcToken.findMany({ where: { providerId: provider.id }, orderBy: { createdAt: 'asc' } });
     expect(tokens.map((t) => t.status)).toEqual(['refused', 'valid']);
     expect(order.spcTokenId).toBe(tokens[1]!.id);
+    // Bearer credentials: stored sealed under the KEK, bound to their row; no clear JWS in the table.
+    const keystore = clm.app.get<Keystore>(KEYSTORE);
+    for (const token of tokens) expect(openSpcToken(keystore, token)).toMatch(/^eyJ[\w-]+\.[\w-]+\.[\w-]+$/);
+    const [clear] = await clm.prisma.$queryRaw<{ n: bigint }[]>`
+      SELECT count(*) AS n FROM spc_tokens WHERE token_sealed IS NULL OR position(convert_to('eyJ', 'UTF8') IN token_sealed) > 0`;
+    expect(clear!.n).toBe(0n);
     const retry = view.events!.find((e) => e.type === 'order.challenge_retry');
     expect(retry?.details).toMatchObject({ from: 'order_created', challengeRetry: 1, problem: { detail: expect.stringContaining('SPC_TOKEN.REVOKED') } });
     expect(view.events!.filter((e) => e.type === 'acme.new_order_sent')).toHaveLength(2);

@@ -8,3 +8,5 @@ export const stiPaPasswordAad = (providerId: string) => `sti_pa_accounts:${provi
 export const eabHmacAad = (stiCaId: string) => `sti_cas:${stiCaId}:eab_hmac`;
 export const privateKeyAad = (keyId: string) => `private_keys:${keyId}:pkcs8`;
 export const webhookSecretAad = (webhookId: string) => `webhooks:${webhookId}:secret`;
+/** SPC tokens are bearer credentials for the tkauth-01 challenge (RFC 9447): sealed like passwords. */
+export const spcTokenAad = (spcTokenId: string) => `spc_tokens:${spcTokenId}:token`;

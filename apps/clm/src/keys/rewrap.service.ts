@@ -4,7 +4,7 @@ import { isKeystoreError, type Keystore } from '@app/keystore';
 import { AuditService, type AuditActor } from '../audit/audit.service.js';
 import { DomainError } from '../common/domain-error.js';
 import { KEYSTORE } from '../config/config.module.js';
-import { eabHmacAad, privateKeyAad, stiPaPasswordAad, webhookSecretAad } from '../common/sealed-secrets.js';
+import { eabHmacAad, privateKeyAad, spcTokenAad, stiPaPasswordAad, webhookSecretAad } from '../common/sealed-secrets.js';
 
 export interface RewrapReport {
   readonly currentKekId: string;
@@ -13,6 +13,7 @@ export interface RewrapReport {
   readonly stiPaPasswords: RewrapCount;
   readonly eabKeys: RewrapCount;
   readonly webhookSecrets: RewrapCount;
+  readonly spcTokens: RewrapCount;
 }
 
 export interface RewrapCount {
@@ -56,10 +57,17 @@ export class RewrapService {
         (row) => ({ id: row.id, blob: row.secretSealed, aad: webhookSecretAad(row.id) }),
         (row, old, fresh) => this.prisma.webhook.updateMany({ where: { id: row.id, secretSealed: { equals: old } }, data: { secretSealed: fresh } }),
       ),
+      // Expired and refused tokens too: a sealed blob left under a retired KEK would fail to open
+      // the day that KEK is gone, and the report would not be able to say "nothing left under it".
+      spcTokens: await this.rewrapColumn(
+        () => this.prisma.spcToken.findMany({ where: { tokenSealed: { not: null } }, select: { id: true, tokenSealed: true } }),
+        (row) => ({ id: row.id, blob: row.tokenSealed!, aad: spcTokenAad(row.id) }),
+        (row, old, fresh) => this.prisma.spcToken.updateMany({ where: { id: row.id, tokenSealed: { equals: old } }, data: { tokenSealed: fresh } }),
+      ),
     };
     // Recorded whatever the outcome: what moved is part of the history even when some rows could not.
     await this.audit.record(actor, { action: 'keystore.rewrapped', details: JSON.parse(JSON.stringify(report)) as Prisma.InputJsonObject });
-    const failed = [report.privateKeys, report.stiPaPasswords, report.eabKeys, report.webhookSecrets].reduce((n, c) => n + c.failed.length, 0);
+    const failed = [report.privateKeys, report.stiPaPasswords, report.eabKeys, report.webhookSecrets, report.spcTokens].reduce((n, c) => n + c.failed.length, 0);
     if (failed > 0) {
       throw new DomainError('KEYSTORE.REWRAP_INCOMPLETE', 409,
         `${failed} sealed secret(s) could not be opened with the configured keys (add the KEK they were sealed under to CLM_PREVIOUS_MASTER_KEYS and run again); the others were rewrapped`,

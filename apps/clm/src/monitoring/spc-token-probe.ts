@@ -1,11 +1,14 @@
 import { webcrypto } from 'node:crypto';
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { accountKeyFingerprint } from '@app/acme';
 import { PrismaService } from '@app/db';
+import type { Keystore } from '@app/keystore';
 import { importSpki, tnAuthListForSpc, verifySpcToken } from '@app/shaken';
 import { isStiPaError, StiPaErrorCode } from '@app/sti-pa';
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../common/clock.js';
+import { KEYSTORE } from '../config/config.module.js';
+import { sealSpcToken } from '../procurement/sealed-spc-token.js';
 import { StiClients } from '../procurement/sti-clients.js';
 import { StiPaTrust } from '../procurement/sti-pa-trust.js';
 import { LifecycleEvents } from '../webhooks/lifecycle-events.service.js';
@@ -37,6 +40,7 @@ export class SpcTokenProbe {
     private readonly events: LifecycleEvents,
     private readonly audit: AuditService,
     private readonly clock: Clock,
+    @Inject(KEYSTORE) private readonly keystore: Keystore,
   ) {}
 
   async probe(providerId: string, ocnCode: string, options: { reuseStored: boolean }): Promise<TokenProbeResult> {
@@ -78,7 +82,7 @@ export class SpcTokenProbe {
         const row = await tx.spcToken.create({
           data: {
             providerId, ocnId: ocn.id, stiPaAccountId: provider.stiPaAccount!.id, acmeAccountId: account.id,
-            tokenJws: grant.token, jti: verified.claims.jti, expiresAt: verified.expiresAt, crlUrl: grant.crlUrl ?? null,
+            ...sealSpcToken(this.keystore, grant.token), jti: verified.claims.jti, expiresAt: verified.expiresAt, crlUrl: grant.crlUrl ?? null,
             ca: false, fingerprint, status: 'valid',
           },
         });

@@ -1,13 +1,16 @@
 import { webcrypto } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { accountKeyFingerprint } from '@app/acme';
 import { PrismaService, type SpcToken } from '@app/db';
+import type { Keystore } from '@app/keystore';
 import { importSpki, tnAuthListForSpc, verifySpcToken } from '@app/shaken';
 import { isStiPaError, StiPaErrorCode } from '@app/sti-pa';
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../common/clock.js';
+import { KEYSTORE } from '../config/config.module.js';
 import type { OrderContext } from './order-context.js';
 import { ProcurementError } from './procurement-errors.js';
+import { sealSpcToken } from './sealed-spc-token.js';
 import { StiClients } from './sti-clients.js';
 import { StiPaTrust } from './sti-pa-trust.js';
 
@@ -18,7 +21,8 @@ const MIN_REMAINING_MS = 10 * 60_000;
  * SPC tokens (STIR-SHAKEN.md §3): requested from the provider's STI-PA API user for the OCN's
  * TNAuthList and the fingerprint of the ACME account key in the STI-CA's form, then verified
  * exactly as the STI-CA will (ES256 by the x5u certificate, chain to the pinned STI-PA root,
- * exp, tkvalue, fingerprint, ca) before anything is sent to the CA, and stored.
+ * exp, tkvalue, fingerprint, ca) before anything is sent to the CA, and stored sealed (a bearer
+ * credential, sealed-spc-token.ts).
  */
 @Injectable()
 export class SpcTokens {
@@ -28,6 +32,7 @@ export class SpcTokens {
     private readonly clients: StiClients,
     private readonly trust: StiPaTrust,
     private readonly clock: Clock,
+    @Inject(KEYSTORE) private readonly keystore: Keystore,
   ) {}
 
   /** A usable token: a stored one for the same account and OCN (unless `fresh`), or a new one. */
@@ -77,7 +82,7 @@ export class SpcTokens {
           ocnId: context.ocn.id,
           stiPaAccountId: stiPaAccount.id,
           acmeAccountId: account.id,
-          tokenJws: grant.token,
+          ...sealSpcToken(this.keystore, grant.token),
           jti: verified.claims.jti,
           expiresAt: verified.expiresAt,
           crlUrl: grant.crlUrl ?? null,

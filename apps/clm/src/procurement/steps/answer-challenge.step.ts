@@ -6,6 +6,7 @@ import { KEYSTORE } from '../../config/config.module.js';
 import type { OrderContext } from '../order-context.js';
 import { CHALLENGE_RETRY, MAX_CHALLENGE_RETRIES } from '../order-states.js';
 import { ProcurementError } from '../procurement-errors.js';
+import { openSpcToken } from '../sealed-spc-token.js';
 import { SpcTokens } from '../spc-tokens.js';
 import { StiClients } from '../sti-clients.js';
 import { requireAcmeOrderUrl, withAcmeAccount } from './acme-session.js';
@@ -54,16 +55,16 @@ export class AnswerChallengeStep implements OrderStep {
       let stored = context.order.freshTokenNeeded ? null : context.order.spcToken;
       const nextToken = async (): Promise<string> => {
         const now = this.clock.now().getTime();
-        if (stored && stored.status === 'valid' && stored.expiresAt.getTime() - now > MIN_TOKEN_REMAINING_MS) {
+        if (stored && stored.status === 'valid' && stored.tokenSealed && stored.expiresAt.getTime() - now > MIN_TOKEN_REMAINING_MS) {
           const token = stored;
           stored = null;
           used.push(token.id);
-          return token.tokenJws;
+          return openSpcToken(this.keystore, token);
         }
         stored = null;
         const { token } = await this.tokens.obtain(context, { fresh: context.order.freshTokenNeeded || used.length > 0 });
         used.push(token.id);
-        return token.tokenJws;
+        return openSpcToken(this.keystore, token);
       };
       try {
         for (const authzUrl of order.authorizations) await client.completeTkauthChallenge({ authzUrl, getToken: nextToken });
