@@ -99,7 +99,6 @@ async function main(): Promise<void> {
   if (!(DUE_FRACTION > 0 && DUE_FRACTION <= 1)) throw new Error(`--due-fraction must be in (0, 1] (got ${DUE_FRACTION})`);
   const dueCount = Math.max(1, Math.round(CERTIFICATES * DUE_FRACTION));
 
-  const cleanups: Array<() => Promise<void>> = [];
   try {
     const [db, sandbox] = await Promise.all([freshDatabase(), startBenchSandbox({ SANDBOX_STI_PA_RATE_LIMIT: '100000' })]);
     cleanups.push(() => db.drop(), () => sandbox.stop());
@@ -209,8 +208,18 @@ async function main(): Promise<void> {
     console.log(`scan query ${indexScan ? `uses an index: ${indexScan.trim()}` : 'does NOT use an index on certificates'}`);
     console.log(`EXPLAIN (ANALYZE, BUFFERS) of the scan query with ${dueCount} due:\n  ${plan.join('\n  ')}`);
   } finally {
-    for (const cleanup of cleanups.reverse()) await cleanup().catch((error: unknown) => console.error('cleanup failed:', error));
+    await cleanUp();
   }
+}
+
+/** What the bench started (database, sandbox, service), stopped in reverse order, once. */
+const cleanups: Array<() => Promise<void>> = [];
+async function cleanUp(): Promise<void> {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch((error: unknown) => console.error('cleanup failed:', error));
+}
+// Ctrl-C stops the sandbox child and drops the bench database rather than leaving them behind.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => void cleanUp().finally(() => process.exit(130)));
 }
 
 main().catch((error: unknown) => {
