@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { AcmeClient } from '@app/acme';
@@ -46,15 +47,18 @@ export class StiClients implements OnModuleDestroy {
   }
 
   /**
-   * The STI-PA client of a provider's API user. Cached per account row version: a changed
-   * password or base URL (PUT sti-pa-account bumps updatedAt) gets a fresh client and login.
+   * The STI-PA client of a provider's API user. Cached per login identity (base URL, user,
+   * environment, sealed password): a changed password or URL gets a fresh client and login.
+   * Not per row version: every token request stamps lastLoginAt on the row, and closing the
+   * shared client then would cut the requests of the other orders still using it.
    * The password is unsealed only when the client logs in, and never kept by us.
    */
   stiPa(account: StiPaAccount): StiPaClient {
-    const version = `${account.updatedAt.getTime()}:${account.environment}`;
+    const version = loginIdentity(account);
     const cached = this.stiPaClients.get(account.id);
     if (cached?.version === version) return cached.client;
-    if (cached) void cached.client.close();
+    // Replaced (new password or URL): requests already under way on the old client may finish.
+    if (cached) setTimeout(() => void cached.client.close().catch(() => undefined), REPLACED_CLIENT_GRACE_MS).unref();
     const anchors = stiPaAnchors(this.trust, account);
     const roots = withSystemRoots(anchors.tlsCaPem);
     const sealed = account.passwordSealed;
@@ -83,6 +87,16 @@ export class StiClients implements OnModuleDestroy {
     this.stiPaClients.clear();
     await Promise.all(clients.map(({ client }) => client.close().catch(() => undefined)));
   }
+}
+
+/** Longer than any one STI-PA request's deadline. */
+const REPLACED_CLIENT_GRACE_MS = 120_000;
+
+function loginIdentity(account: StiPaAccount): string {
+  return createHash('sha256')
+    .update(JSON.stringify([account.baseUrl, account.userId, account.environment]))
+    .update(account.passwordSealed)
+    .digest('hex');
 }
 
 /** Undefined means Node's default roots (nothing extra). */
