@@ -27,6 +27,12 @@ export interface CountedEvent {
 export const COUNT_FLUSH_INTERVAL_MS = 60_000;
 /** Rows per INSERT when hand-outs queue up. */
 const MAX_BATCH = 500;
+/**
+ * INSERTs in flight at once. One alone makes a hand-out arriving just after a batch left wait for
+ * that batch and then its own; a few overlap those round trips (PostgreSQL group-commits them)
+ * and still leave most of the pool (pg's default 10) to everything else.
+ */
+const MAX_WRITERS = 3;
 
 interface Queued {
   readonly record: HandOutRecord;
@@ -48,8 +54,8 @@ interface Tally {
  * Every key hand-out gets its own audit row (`key.hand_out`: signer, certificate, OCN, key format,
  * source address, correlation id) *before* the key leaves: `recordHandOut` settles only once the
  * row is committed, and the caller answers 503 instead of 200 when it fails. Rows are group-
- * committed: while one INSERT is in flight the next hand-outs queue and go together in the next
- * one, so a burst of pulls costs one round trip per batch, not per pull.
+ * committed: while MAX_WRITERS INSERTs are in flight the next hand-outs queue and go together in
+ * the next one, so a burst of pulls costs one round trip per batch, not per pull.
  *
  * 304s (`key.hand_out_unchanged`) and PASSporTs signed for a signer (`passport.signed`) carry no
  * key: they are counted in memory per signer, OCN, certificate and source address, and written
@@ -60,7 +66,7 @@ interface Tally {
 export class HandOutAudit implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('SignerHandOff');
   private queue: Queued[] = [];
-  private writing = false;
+  private writers = 0;
   private tallies = new Map<string, Tally>();
   private lastSeen = new Map<string, Date>();
   private timer: NodeJS.Timeout | undefined;
@@ -86,7 +92,7 @@ export class HandOutAudit implements OnModuleInit, OnApplicationShutdown {
     this.lastSeen.set(record.signerId, at);
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ record, at, resolve, reject });
-      if (!this.writing) void this.writeQueued();
+      if (this.writers < MAX_WRITERS) void this.writeQueued();
     });
   }
 
@@ -164,7 +170,7 @@ export class HandOutAudit implements OnModuleInit, OnApplicationShutdown {
   }
 
   private async writeQueued(): Promise<void> {
-    this.writing = true;
+    this.writers += 1;
     try {
       while (this.queue.length > 0) {
         const batch = this.queue.splice(0, MAX_BATCH);
@@ -177,7 +183,7 @@ export class HandOutAudit implements OnModuleInit, OnApplicationShutdown {
         }
       }
     } finally {
-      this.writing = false;
+      this.writers -= 1;
     }
   }
 }
