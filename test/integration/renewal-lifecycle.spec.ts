@@ -257,4 +257,29 @@ describe('renewal through the sandbox with a moving clock (integration)', () => 
     const audit = await clm.prisma.auditEvent.findFirstOrThrow({ where: { action: 'certificate.revoked', subjectId: replacementId } });
     expect(audit).toMatchObject({ actorType: 'admin', details: expect.objectContaining({ reason: 'cessationOfOperation', source: 'acme', wasActive: true }) });
   });
+
+  it('journals a revocation before calling the CA, so one the CA did not confirm is finished by the pending-revocations job', async () => {
+    const { provider, ocns } = await onboardProvider(clm, sandbox);
+    const ca = await registerSandboxStiCa(clm, sandbox);
+    const first = await clm.procurement.requestCertificate({ providerId: provider.id, ocn: ocns[0]!, stiCaId: ca.id }, { type: 'admin', admin: testAdmin() });
+    await clm.worker.drain();
+
+    // The CA answers 5xx: the request fails, but what was asked is on the certificate's timeline.
+    await sandbox.adminApi('POST', '/faults', { serverErrorRate: 1, serverErrorScope: 'acme' });
+    try {
+      expect((await http('POST', `/api/v1/certificates/${first.certificateId}/revoke`, { reason: 'cessationOfOperation' })).json).toMatchObject({ status: 502, code: 'CERTIFICATE.REVOCATION_FAILED' });
+    } finally {
+      await sandbox.adminApi('DELETE', '/faults');
+    }
+    expect(await clm.prisma.certificateEvent.count({ where: { certificateId: first.certificateId, type: 'revocation.requested' } })).toBe(1);
+    expect((await clm.certificates.get(first.certificateId)).state).toBe('active');
+
+    const revocations = clm.app.get(RevocationService);
+    expect(await revocations.completePendingRevocations()).toEqual({ revoked: 1, failed: 0 });
+    const row = await clm.prisma.certificate.findUniqueOrThrow({ where: { id: first.certificateId } });
+    expect(row).toMatchObject({ status: 'revoked', revocationReason: 'cessationOfOperation' });
+    expect((await sandbox.adminApi<SandboxState>('GET', '/state')).stiPa.crl.revokedSerials).toContain(row.serial);
+    // Done once: the next run finds nothing.
+    expect(await revocations.completePendingRevocations()).toEqual({ revoked: 0, failed: 0 });
+  });
 });

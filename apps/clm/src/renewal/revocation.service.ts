@@ -62,27 +62,38 @@ export class RevocationService {
       }
       return this.replaceThenRevoke(certificate, request.reason, actor);
     }
+    // Journal first: a crash after the CA revoked but before markRevoked commits would otherwise
+    // leave a certificate the CA (and soon the STI-PA CRL) calls revoked in our `active` state,
+    // still handed to signers. completePendingRevocations finishes what was journaled.
+    await this.journalRequest(certificate, { reason: request.reason, replace: false }, actor);
     await this.revokeAtCa(certificate, request.reason);
     await this.markRevoked(certificate, request.reason, actor, 'acme');
     return { state: 'revoked', certificateId };
   }
 
   /**
-   * Revokes the certificates whose replacement has become active since a `replace` request
-   * (they are `superseded` now). A replacement that failed leaves the request pending, and the
-   * old certificate active; certificate.renewal_failed says so.
+   * Finishes journaled revocations: those asked for without replacement whose CA call or final
+   * commit did not happen (a crash, a CA error), and those whose replacement has become active
+   * since a `replace` request (they are `superseded` now). A replacement that failed leaves the
+   * request pending, and the old certificate active; certificate.renewal_failed says so. The
+   * CA's alreadyRevoked counts as done (revokeAtCa).
    */
   async completePendingRevocations(): Promise<{ revoked: number; failed: number }> {
-    const pending = await this.prisma.$queryRaw<{ id: string; reason: SubscriberRevocationReason }[]>`
-      SELECT DISTINCT ON (c.id) c.id::text AS id, e.details->>'reason' AS reason
+    // The latest request per certificate decides; requests from before `replace` was journaled
+    // (no such member) were all replace requests.
+    const pending = await this.prisma.$queryRaw<{ id: string; reason: SubscriberRevocationReason; replace: boolean }[]>`
+      SELECT DISTINCT ON (c.id) c.id::text AS id, e.details->>'reason' AS reason,
+        COALESCE((e.details->>'replace')::boolean, true) AS replace
       FROM certificates c JOIN certificate_events e ON e.certificate_id = c.id AND e.type = 'revocation.requested'
-      WHERE c.status = 'superseded'
-      ORDER BY c.id, e.at DESC`;
+      WHERE c.status IN ('active', 'superseded')
+      ORDER BY c.id, e.at DESC, e.seq DESC`;
     let revoked = 0;
     let failed = 0;
-    for (const { id, reason } of pending) {
+    for (const { id, reason, replace } of pending) {
       const certificate = await this.load(id);
-      if (!certificate || certificate.status !== 'superseded') continue;
+      if (!certificate || !REVOCABLE.includes(certificate.status)) continue;
+      // With replace, the active certificate waits for its replacement.
+      if (replace && certificate.status !== 'superseded') continue;
       try {
         await this.revokeAtCa(certificate, reason);
         if (await this.markRevoked(certificate, reason, REVOCATION, 'acme_after_replacement')) revoked += 1;
@@ -101,13 +112,16 @@ export class RevocationService {
       select: { id: true },
     });
     const replacementId = inFlight?.id ?? (await this.renewals.renewNow(certificate.id, actor)).certificateId;
-    await this.prisma.transaction(async (tx) => {
-      await tx.certificateEvent.create({
-        data: { certificateId: certificate.id, at: this.clock.now(), type: 'revocation.requested', details: { reason, replacementId } },
-      });
-      await this.auditLog.record(actor, { action: 'certificate.revocation_requested', subjectType: 'certificate', subjectId: certificate.id, details: { reason, replacementId } }, tx);
-    });
+    await this.journalRequest(certificate, { reason, replace: true, replacementId }, actor);
     return { state: 'revocation_pending', certificateId: certificate.id, replacementId };
+  }
+
+  /** The `revocation.requested` marker completePendingRevocations works from, with its audit row. */
+  private async journalRequest(certificate: RevocableCertificate, details: { reason: SubscriberRevocationReason; replace: boolean; replacementId?: string }, actor: AuditActor): Promise<void> {
+    await this.prisma.transaction(async (tx) => {
+      await tx.certificateEvent.create({ data: { certificateId: certificate.id, at: this.clock.now(), type: 'revocation.requested', details } });
+      await this.auditLog.record(actor, { action: 'certificate.revocation_requested', subjectType: 'certificate', subjectId: certificate.id, details }, tx);
+    });
   }
 
   /** RFC 8555 §7.6: signed by the ordering account, or by the certificate's own key when we have no account there. */
