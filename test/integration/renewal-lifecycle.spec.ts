@@ -224,11 +224,25 @@ describe('renewal through the sandbox with a moving clock (integration)', () => 
     // The policy travelled with the renewal: 45 days ahead of notAfter.
     expect(new Date(second.notAfter!).getTime() - new Date(second.renewAt!).getTime()).toBe(45 * DAY);
 
+    expect((await http('POST', `/api/v1/certificates/${first.certificateId}/revoke`, { reason: 'superseded', replace: true })).json).toMatchObject({ status: 409, code: 'CERTIFICATE.REPLACE_NEEDS_ACTIVE' });
+
+    // A renewal in flight that reuses the key (rotation `never`) when the key is reported compromised.
+    const reusing = await http('POST', `/api/v1/certificates/${second.id}/renew`, {});
+    expect(reusing.status).toBe(202);
+    const compromisedKeyId = keys[0]!.keyId;
+    expect((await clm.prisma.certificate.findUniqueOrThrow({ where: { id: reusing.json!.id as string } })).keyId).toBe(compromisedKeyId);
+
     // Revoke with replace: a replacement is ordered and the revocation waits for it.
     const pending = await http('POST', `/api/v1/certificates/${second.id}/revoke`, { reason: 'keyCompromise', replace: true });
     expect(pending.status).toBe(202);
     expect(pending.json).toMatchObject({ state: 'revocation_pending', certificate: { id: second.id, state: 'active' } });
     const replacementId = (pending.json!.replacement as { id: string }).id;
+    // Not the renewal that reused the compromised key: that one is cancelled, the replacement has a new key.
+    expect(replacementId).not.toBe(reusing.json!.id);
+    expect(await clm.certificates.get(reusing.json!.id as string)).toMatchObject({ state: 'failed', order: { state: 'failed', lastErrorCode: 'CERTIFICATE_ORDER.CANCELLED' } });
+    expect((await clm.prisma.certificate.findUniqueOrThrow({ where: { id: replacementId } })).keyId).not.toBe(compromisedKeyId);
+    // The superseded certificate with the same key still verifies: revoked at once.
+    expect(await clm.prisma.certificate.findUniqueOrThrow({ where: { id: first.certificateId } })).toMatchObject({ status: 'revoked', revocationReason: 'keyCompromise' });
     const revokeRun = clm.app.get(RevocationService);
     expect(await revokeRun.completePendingRevocations()).toEqual({ revoked: 0, failed: 0 });
     expect((await activeOf(ocn)).id).toBe(second.id);
@@ -237,13 +251,16 @@ describe('renewal through the sandbox with a moving clock (integration)', () => 
     expect(await revokeRun.completePendingRevocations()).toEqual({ revoked: 1, failed: 0 });
     const revoked = await clm.prisma.certificate.findUniqueOrThrow({ where: { id: second.id } });
     expect(revoked).toMatchObject({ status: 'revoked', revocationReason: 'keyCompromise' });
-    // The CA put its serial on the STI-PA CRL.
+    // Every certificate of the key is revoked, and the key is destroyed: nothing can hand it out again.
+    expect(await clm.prisma.certificate.count({ where: { keyId: compromisedKeyId, status: { in: ['active', 'superseded'] } } })).toBe(0);
+    expect(await clm.prisma.privateKey.findUniqueOrThrow({ where: { id: compromisedKeyId } })).toMatchObject({ destroyedAt: expect.any(Date), sealed: null });
+    // The CA put both serials on the STI-PA CRL.
     let state = await sandbox.adminApi<SandboxState>('GET', '/state');
     expect(state.stiPa.crl.revokedSerials).toContain(revoked.serial);
+    expect(state.stiPa.crl.revokedSerials).toContain((await clm.prisma.certificate.findUniqueOrThrow({ where: { id: first.certificateId } })).serial);
 
     // Refusals with their own codes.
     expect((await http('POST', `/api/v1/certificates/${second.id}/revoke`, { reason: 'keyCompromise' })).json).toMatchObject({ status: 409, code: 'CERTIFICATE.NOT_REVOCABLE' });
-    expect((await http('POST', `/api/v1/certificates/${first.certificateId}/revoke`, { reason: 'superseded', replace: true })).json).toMatchObject({ status: 409, code: 'CERTIFICATE.REPLACE_NEEDS_ACTIVE' });
     expect((await http('POST', `/api/v1/certificates/${replacementId}/revoke`, { reason: 'cACompromise' })).json).toMatchObject({ status: 400, code: 'REQUEST.INVALID' });
 
     // Revoke outright: the OCN is left without an active certificate, as asked.

@@ -25,6 +25,9 @@ export interface RenewalOptions {
   readonly validityDays?: number;
 }
 
+/** lastErrorCode of an order ended by cancelOrder rather than by a failure of its own. */
+export const ORDER_CANCELLED = 'CERTIFICATE_ORDER.CANCELLED';
+
 export interface StartedOrder {
   readonly certificateId: string;
   readonly orderId: string;
@@ -77,8 +80,8 @@ export class ProcurementService {
   /**
    * Starts the order that renews `certificateId`: same provider, OCN and STI-CA, the same
    * per-certificate policy, a new key unless key rotation (the certificate's, else the CA's) is
-   * `never`. The renewed certificate stays active until the new one is checked, published and
-   * activated (then it becomes `superseded`).
+   * `never` and the key is still trustworthy (keyRetired). The renewed certificate stays active
+   * until the new one is checked, published and activated (then it becomes `superseded`).
    */
   async requestRenewal(certificateId: string, actor: AuditActor, options: RenewalOptions = {}): Promise<StartedOrder> {
     const current = await this.prisma.certificate.findUnique({ where: { id: certificateId }, include: { ocn: true, stiCa: true } });
@@ -96,8 +99,29 @@ export class ProcurementService {
       renewBeforeDays: current.renewBeforeDays,
       keyRotation: current.keyRotation,
       renewedFromId: current.id,
-      reuseKeyId: rotation === 'never' ? current.keyId : null,
+      reuseKeyId: rotation === 'never' && !(await keyRetired(this.prisma, current.keyId)) ? current.keyId : null,
     }, actor);
+  }
+
+  /**
+   * Ends an order still in flight (`failed`, lastErrorCode CERTIFICATE_ORDER.CANCELLED) and its
+   * certificate, e.g. a renewal that would reuse a compromised key. A worker holding its lease
+   * loses it at its next transition (the ledger moves orders by compare-and-set on the state).
+   * False when the order had already ended.
+   */
+  async cancelOrder(certificateId: string, reason: string, actor: AuditActor): Promise<boolean> {
+    return this.prisma.transaction(async (tx) => {
+      const now = this.clock.now();
+      const { count } = await tx.certificateOrder.updateMany({
+        where: { certificateId, state: { in: [...IN_FLIGHT_ORDER_STATES] } },
+        data: { state: 'failed', lastError: reason.slice(0, 1_000), lastErrorCode: ORDER_CANCELLED, lockedBy: null, lockedUntil: null },
+      });
+      if (count === 0) return false;
+      await tx.certificate.update({ where: { id: certificateId }, data: { status: 'failed' } });
+      await tx.certificateEvent.create({ data: { certificateId, at: now, type: 'order.cancelled', details: { reason } } });
+      await this.audit.record(actor, { action: 'certificate.order_cancelled', subjectType: 'certificate', subjectId: certificateId, details: { reason } }, tx);
+      return true;
+    });
   }
 
   private async start(request: NewOrder, actor: AuditActor): Promise<StartedOrder> {
@@ -178,4 +202,20 @@ export class ProcurementService {
     }
     return { ocnId: ocn.id };
   }
+}
+
+/**
+ * A key no new certificate may reuse (key rotation `never` notwithstanding): destroyed, or named
+ * in a keyCompromise revocation (asked of us, or found on the STI-PA CRL) of any certificate that
+ * holds it. RFC 5280 §5.3.1: keyCompromise means the private key must be presumed known to others,
+ * so a certificate for it, however new, lets them sign as the OCN.
+ */
+export async function keyRetired(db: Pick<Tx, '$queryRaw'>, keyId: string): Promise<boolean> {
+  const rows = await db.$queryRaw<{ retired: boolean }[]>`
+    SELECT EXISTS (SELECT 1 FROM private_keys k WHERE k.id = ${keyId}::uuid AND k.destroyed_at IS NOT NULL)
+      OR EXISTS (SELECT 1 FROM certificates c WHERE c.key_id = ${keyId}::uuid AND c.revocation_reason = 'keyCompromise')
+      OR EXISTS (
+        SELECT 1 FROM certificates c JOIN certificate_events e ON e.certificate_id = c.id
+        WHERE c.key_id = ${keyId}::uuid AND e.type = 'revocation.requested' AND e.details->>'reason' = 'keyCompromise') AS retired`;
+  return rows[0]?.retired === true;
 }

@@ -3,7 +3,7 @@ import { Prisma, PrismaService, type Tx } from '@app/db';
 import type { AuditActor } from '../audit/audit.service.js';
 import { Clock } from '../common/clock.js';
 import { DomainError } from '../common/domain-error.js';
-import { ProcurementService, type RenewalOptions, type StartedOrder } from '../procurement/procurement.service.js';
+import { ORDER_CANCELLED, ProcurementService, type RenewalOptions, type StartedOrder } from '../procurement/procurement.service.js';
 import { LifecycleEvents } from '../webhooks/lifecycle-events.service.js';
 import { tryClaimForRenewal } from './renewal-claim.js';
 import { renewalInProgress } from './renewal-errors.js';
@@ -161,6 +161,8 @@ export class RenewalScheduler {
       SELECT r.id::text AS id FROM certificates r
       JOIN certificate_orders o ON o.certificate_id = r.id
       WHERE r.renewed_from_id IS NOT NULL AND o.state = 'failed'
+        -- Cancelled on purpose (a replacement with a fresh key took its place): not a failure.
+        AND o.last_error_code IS DISTINCT FROM ${ORDER_CANCELLED}
         AND NOT EXISTS (SELECT 1 FROM certificate_events e WHERE e.certificate_id = r.id AND e.type = 'renewal.failure_reported')
       LIMIT 500`;
     let reported = 0;

@@ -9,6 +9,7 @@ import { DomainError, conflict, notFound } from '../common/domain-error.js';
 import { KEYSTORE } from '../config/config.module.js';
 import { openKeyPair } from '../procurement/key-material.js';
 import { IN_FLIGHT_ORDER_STATES } from '../procurement/order-states.js';
+import { ProcurementService } from '../procurement/procurement.service.js';
 import { StiClients } from '../procurement/sti-clients.js';
 import { LifecycleEvents } from '../webhooks/lifecycle-events.service.js';
 import { RenewalErrorCode } from './renewal-errors.js';
@@ -44,6 +45,7 @@ export class RevocationService {
     private readonly prisma: PrismaService,
     private readonly clients: StiClients,
     private readonly renewals: RenewalScheduler,
+    private readonly procurement: ProcurementService,
     private readonly events: LifecycleEvents,
     private readonly auditLog: AuditService,
     private readonly clock: Clock,
@@ -68,6 +70,7 @@ export class RevocationService {
     await this.journalRequest(certificate, { reason: request.reason, replace: false }, actor);
     await this.revokeAtCa(certificate, request.reason);
     await this.markRevoked(certificate, request.reason, actor, 'acme');
+    if (request.reason === 'keyCompromise') await this.retireKey(certificate, actor);
     return { state: 'revoked', certificateId };
   }
 
@@ -96,7 +99,8 @@ export class RevocationService {
       if (replace && certificate.status !== 'superseded') continue;
       try {
         await this.revokeAtCa(certificate, reason);
-        if (await this.markRevoked(certificate, reason, REVOCATION, 'acme_after_replacement')) revoked += 1;
+        if (await this.markRevoked(certificate, reason, REVOCATION, replace ? 'acme_after_replacement' : 'acme')) revoked += 1;
+        if (reason === 'keyCompromise') await this.retireKey(certificate, REVOCATION);
       } catch (error) {
         failed += 1;
         this.logger.warn({ msg: 'pending revocation failed; retried at the next run', certificateId: id, code: (error as { code?: string }).code, reason: (error as Error).message });
@@ -106,18 +110,85 @@ export class RevocationService {
   }
 
   private async replaceThenRevoke(certificate: RevocableCertificate, reason: SubscriberRevocationReason, actor: AuditActor): Promise<RevocationResult> {
-    // A renewal already under way (the scheduler's, or a manual one) is the replacement.
-    const inFlight = await this.prisma.certificate.findFirst({
-      where: { ocnId: certificate.ocnId, stiCaId: certificate.stiCaId, order: { state: { in: [...IN_FLIGHT_ORDER_STATES] } } },
-      select: { id: true },
-    });
-    const replacementId = inFlight?.id ?? (await this.renewals.renewNow(certificate.id, actor)).certificateId;
-    await this.journalRequest(certificate, { reason, replace: true, replacementId }, actor);
+    const compromised = reason === 'keyCompromise';
+    if (compromised) {
+      // Journaled before anything is ordered: from this commit on no renewal of any certificate
+      // with this key, the scheduler's included, reuses it (procurement's keyRetired).
+      await this.journalRequest(certificate, { reason, replace: true }, actor);
+      // Older certificates of the key sign nothing of ours but still verify: revoked now.
+      await this.revokeSameKey(certificate, ['superseded'], actor);
+    }
+    const replacementId = await this.orderReplacement(certificate, compromised, actor);
+    if (compromised) {
+      await this.prisma.certificateEvent.create({ data: { certificateId: certificate.id, at: this.clock.now(), type: 'revocation.replacement_ordered', details: { replacementId } } });
+    } else {
+      await this.journalRequest(certificate, { reason, replace: true, replacementId }, actor);
+    }
     return { state: 'revocation_pending', certificateId: certificate.id, replacementId };
   }
 
+  /**
+   * A renewal already under way (the scheduler's, or a manual one) is the replacement, except
+   * one that reuses a compromised key (key rotation `never`): that one is cancelled and a new
+   * order, with a new key, takes its place.
+   */
+  private async orderReplacement(certificate: RevocableCertificate, compromised: boolean, actor: AuditActor): Promise<string> {
+    for (let attempt = 1; ; attempt++) {
+      const inFlight = await this.prisma.certificate.findFirst({
+        where: { ocnId: certificate.ocnId, stiCaId: certificate.stiCaId, order: { state: { in: [...IN_FLIGHT_ORDER_STATES] } } },
+        select: { id: true, keyId: true },
+      });
+      if (inFlight && !(compromised && inFlight.keyId === certificate.keyId)) return inFlight.id;
+      if (inFlight) {
+        await this.procurement.cancelOrder(inFlight.id, `it reuses key ${certificate.keyId}, compromised (keyCompromise revocation of certificate ${certificate.id}); a new order with a new key replaces it`, actor);
+      }
+      try {
+        return (await this.renewals.renewNow(certificate.id, actor)).certificateId;
+      } catch (error) {
+        // Another order started in between (it cannot reuse the key: the journal is committed).
+        if (attempt < 3 && error instanceof DomainError && error.code === 'CERTIFICATE.ORDER_IN_FLIGHT') continue;
+        throw error;
+      }
+    }
+  }
+
+  /**
+   * After a keyCompromise revocation (RFC 5280 §5.3.1: the key must be presumed in other hands):
+   * every other certificate with the key is revoked too (superseded ones still verify until
+   * notAfter), any order still in flight with it is cancelled, and the key is destroyed — its
+   * sealed material erased and destroyedAt set — so neither a renewal nor the signer hand-off
+   * ever uses it again. Runs again from completePendingRevocations if interrupted.
+   */
+  private async retireKey(certificate: RevocableCertificate, actor: AuditActor): Promise<void> {
+    await this.revokeSameKey(certificate, REVOCABLE as ('active' | 'superseded')[], actor);
+    const inFlight = await this.prisma.certificate.findMany({ where: { keyId: certificate.keyId, order: { state: { in: [...IN_FLIGHT_ORDER_STATES] } } }, select: { id: true } });
+    for (const { id } of inFlight) {
+      await this.procurement.cancelOrder(id, `its key ${certificate.keyId} is compromised (keyCompromise revocation of certificate ${certificate.id})`, actor);
+    }
+    const now = this.clock.now();
+    await this.prisma.transaction(async (tx) => {
+      const { count } = await tx.privateKey.updateMany({ where: { id: certificate.keyId, destroyedAt: null }, data: { destroyedAt: now, sealed: null, kekId: null } });
+      if (count === 0) return;
+      await tx.certificateEvent.create({ data: { certificateId: certificate.id, at: now, type: 'key.destroyed', details: { keyId: certificate.keyId, reason: 'keyCompromise' } } });
+      await this.auditLog.record(actor, { action: 'key.destroyed', subjectType: 'private_key', subjectId: certificate.keyId, details: { reason: 'keyCompromise', certificateId: certificate.id } }, tx);
+    });
+  }
+
+  /** Revokes (journal, CA, state) the other certificates holding `certificate`'s key in `statuses`. */
+  private async revokeSameKey(certificate: RevocableCertificate, statuses: ('active' | 'superseded')[], actor: AuditActor): Promise<void> {
+    const siblings = await this.prisma.certificate.findMany({
+      where: { keyId: certificate.keyId, id: { not: certificate.id }, status: { in: statuses }, chainPem: { not: null } },
+      include: { ocn: true, stiCa: true, key: true },
+    });
+    for (const sibling of siblings) {
+      await this.journalRequest(sibling, { reason: 'keyCompromise', replace: false, sameKeyAs: certificate.id }, actor);
+      await this.revokeAtCa(sibling, 'keyCompromise');
+      await this.markRevoked(sibling, 'keyCompromise', actor, 'acme_same_key');
+    }
+  }
+
   /** The `revocation.requested` marker completePendingRevocations works from, with its audit row. */
-  private async journalRequest(certificate: RevocableCertificate, details: { reason: SubscriberRevocationReason; replace: boolean; replacementId?: string }, actor: AuditActor): Promise<void> {
+  private async journalRequest(certificate: RevocableCertificate, details: { reason: SubscriberRevocationReason; replace: boolean; replacementId?: string; sameKeyAs?: string }, actor: AuditActor): Promise<void> {
     await this.prisma.transaction(async (tx) => {
       await tx.certificateEvent.create({ data: { certificateId: certificate.id, at: this.clock.now(), type: 'revocation.requested', details } });
       await this.auditLog.record(actor, { action: 'certificate.revocation_requested', subjectType: 'certificate', subjectId: certificate.id, details }, tx);
