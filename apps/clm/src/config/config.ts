@@ -40,6 +40,12 @@ export interface ClmConfig {
   readonly tlsCaFiles: readonly string[];
   readonly procurement: ProcurementSettings;
   readonly stiCr: StiCrSettings;
+  /**
+   * How long a certificate superseded by a `revoke` with replacement stays unrevoked (reasons
+   * other than keyCompromise and privilegeWithdrawn): PASSporTs signed just before the swap are
+   * still being verified, and verifiers cache its x5u (STIR-SHAKEN.md §6). CLM_REVOCATION_GRACE_HOURS.
+   */
+  readonly revocationGraceMs: number;
 }
 
 /** Where certificate chains are published (issue 6) and how the embedded STI-CR serves them. */
@@ -225,6 +231,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       ...(testHookHaltOrder ? { testHookHaltOrder } : {}),
     },
     stiCr: stiCrSettings(str, int, bool, dataDir, cwd, problems),
+    revocationGraceMs: int('CLM_REVOCATION_GRACE_HOURS', 24, 0, 30 * 24) * 3_600_000,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
