@@ -81,8 +81,8 @@ describe('onboarding journey against the embedded sandbox (e2e)', () => {
     expect(view.ready).toBe(false);
     const missingNow = items(view);
     expect(Object.fromEntries(Object.entries(missingNow).map(([k, v]) => [k, v.status]))).toEqual({
-      'provider.frn': 'ok', 'provider.filer499': 'missing', 'provider.rmd': 'missing', 'provider.stiPaAccount': 'missing', 'provider.ocns': 'ok',
-      '709J.frn': 'ok', '709J.filer499': 'missing', '709J.rmd': 'missing', '709J.stiPaAccount': 'missing',
+      'provider.frn': 'ok', 'provider.filer499': 'missing', 'provider.rmd': 'missing', 'provider.stiPaAccount': 'missing', 'provider.signing': 'ok', 'provider.ocns': 'ok',
+      '709J.frn': 'ok', '709J.filer499': 'missing', '709J.rmd': 'missing', '709J.stiPaAccount': 'missing', '709J.signing': 'ok',
       '709J.stiCaAccount': 'missing', '709J.spcToken': 'missing', '709J.activeCertificate': 'missing', '709J.publishedUrl': 'missing', '709J.signer': 'missing',
     });
     expect(missingNow['provider.filer499']!.reason).toMatch(/499-A/);

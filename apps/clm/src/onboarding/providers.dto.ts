@@ -63,3 +63,9 @@ export class PutStiPaAccountDto {
 
   @ApiProperty({ description: 'stored sealed; never returned', writeOnly: true }) @IsString() @Length(1, 500) password!: string;
 }
+
+export class SuspendSigningDto {
+  @ApiProperty({ example: 'SPC token revoked by the STI-GA (notice 2026-11-20)', description: 'why: recorded in the audit log, the webhook and readiness' })
+  @IsString() @Length(1, 500)
+  reason!: string;
+}

@@ -19,6 +19,8 @@ export interface ProviderView {
   ocns: string[];
   stiPaAccount: { environment: string; baseUrl: string; userId: string; lastLoginAt: Date | null; lastError: string | null } | null;
   tokenRefused: { at: Date; reason: string | null } | null;
+  /** Set by POST /providers/{id}/suspend-signing: signers get nothing for its OCNs until resumed. */
+  signingSuspended: { at: Date; reason: string | null } | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -154,6 +156,7 @@ function toView(row: ProviderRow): ProviderView {
         }
       : null,
     tokenRefused: row.tokenRefusedAt ? { at: row.tokenRefusedAt, reason: row.tokenRefusedReason } : null,
+    signingSuspended: row.signingSuspendedAt ? { at: row.signingSuspendedAt, reason: row.signingSuspendedReason } : null,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
   };

@@ -18,7 +18,7 @@ export const signerErrors = {
   noActiveCertificate: (ocn: string) =>
     new DomainError('SIGNER.NO_ACTIVE_CERTIFICATE', 404, `OCN ${ocn} has no active certificate yet`),
   signingSuspended: (ocn: string) =>
-    new DomainError('SIGNER.SIGNING_SUSPENDED', 403, `the provider of OCN ${ocn} must not sign calls: its signing is suspended (SPC token revoked)`),
+    new DomainError('SIGNER.SIGNING_SUSPENDED', 403, `the provider of OCN ${ocn} must not sign calls: an operator suspended its signing (e.g. its SPC token was revoked by the STI-GA); nothing is handed out or signed until it is resumed`),
   keyNotExportable: (ocn: string) =>
     new DomainError('SIGNER.KEY_NOT_EXPORTABLE', 409, `the key of OCN ${ocn}'s active certificate is not held in software custody; it cannot be handed out or used here`),
   keyUnavailable: (ocn: string, cause: string) =>

@@ -21,6 +21,10 @@ export const LIFECYCLE_EVENT_TYPES = [
   'certificate.revoked',
   /** The STI-PA refused the provider an SPC token; the provider is flagged until a token is issued again. */
   'provider.token_refused',
+  /** An operator suspended the provider's signing (SPC token revoked, STI-GA): signers get 403 for its OCNs. `data.reason`, `data.ocns`. */
+  'provider.signing_suspended',
+  /** An operator lifted the suspension: signers are served again. `data.suspendedReason` is the lifted one. */
+  'provider.signing_resumed',
 ] as const;
 
 export type LifecycleEventType = (typeof LIFECYCLE_EVENT_TYPES)[number];

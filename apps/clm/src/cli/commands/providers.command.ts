@@ -13,6 +13,7 @@ export interface ProviderSummary {
   ocns: string[];
   stiPaAccount: { environment: string; baseUrl: string; userId: string; lastLoginAt: string | null; lastError: string | null } | null;
   tokenRefused: { at: string; reason: string | null } | null;
+  signingSuspended: { at: string; reason: string | null } | null;
 }
 
 export interface NewProvider {
@@ -41,7 +42,10 @@ export function providerRows(providers: readonly ProviderSummary[]): string[][] 
     p.rmdNumber ?? '-',
     p.ocns.length ? p.ocns.join(' ') : '-',
     p.stiPaAccount ? `${p.stiPaAccount.userId} (${p.stiPaAccount.environment})` : '-',
-    p.tokenRefused ? `SPC token refused ${p.tokenRefused.at.slice(0, 10)}` : '',
+    [
+      p.signingSuspended ? `signing suspended ${p.signingSuspended.at.slice(0, 10)}` : '',
+      p.tokenRefused ? `SPC token refused ${p.tokenRefused.at.slice(0, 10)}` : '',
+    ].filter(Boolean).join('; '),
   ]);
 }
 
@@ -80,5 +84,24 @@ export function registerProviderCommands(program: Command): void {
     .action(runAction(async (opts: { json?: boolean }) => {
       const list = await callApi<ProviderSummary[]>(targetFrom(providers.opts()), 'GET', '/api/v1/providers');
       process.stdout.write(opts.json ? `${JSON.stringify(list, null, 2)}\n` : formatTable(COLUMNS, providerRows(list)));
+    }));
+
+  providers
+    .command('suspend-signing <providerId>')
+    .description('stop the provider signing calls (its SPC token was revoked): signers get 403 for its OCNs at once; audited')
+    .requiredOption('--reason <text>', 'why, e.g. "SPC token revoked by the STI-GA"; kept in the audit log and shown by readiness')
+    .action(runAction(async (providerId: string, opts: { reason: string }) => {
+      const provider = await callApi<ProviderSummary>(targetFrom(providers.opts()), 'POST', `/api/v1/providers/${encodeURIComponent(providerId)}/suspend-signing`, { reason: opts.reason });
+      process.stdout.write(formatTable(COLUMNS, providerRows([provider])));
+      process.stderr.write(`signing suspended for "${provider.legalName}"${provider.ocns.length ? ` (OCN ${provider.ocns.join(', ')})` : ''}; lift it with: clm providers resume-signing ${provider.id}\n`);
+    }));
+
+  providers
+    .command('resume-signing <providerId>')
+    .description('lift a signing suspension (the STI-GA reinstated the provider): signers are served again; audited')
+    .action(runAction(async (providerId: string) => {
+      const provider = await callApi<ProviderSummary>(targetFrom(providers.opts()), 'POST', `/api/v1/providers/${encodeURIComponent(providerId)}/resume-signing`);
+      process.stdout.write(formatTable(COLUMNS, providerRows([provider])));
+      process.stderr.write(`signing resumed for "${provider.legalName}"\n`);
     }));
 }

@@ -7,7 +7,7 @@ import { formatTable } from '../table.js';
 export type ReadinessAnswer = Omit<ProviderReadinessView, 'checkedAt'> & { checkedAt: string };
 
 /** Provider-wide items are repeated in each OCN's list by the API; the table shows them once. */
-const PROVIDER_WIDE = new Set(['frn', 'filer499', 'rmd', 'stiPaAccount', 'ocns']);
+const PROVIDER_WIDE = new Set(['frn', 'filer499', 'rmd', 'stiPaAccount', 'signing', 'ocns']);
 const COLUMNS = ['OCN', 'ITEM', 'STATUS', 'NEXT STEP'] as const;
 
 interface Line { ocn: string; item: string; value: ReadinessItemView }

@@ -1,5 +1,5 @@
 import type { Provider } from '@app/db';
-import { missing, ok, type ReadinessItem } from './readiness-item.js';
+import { failing, missing, ok, type ReadinessItem } from './readiness-item.js';
 
 /**
  * The provider's regulatory identifiers. Their formats are enforced when entered (identifiers.ts
@@ -33,4 +33,17 @@ export function checkRmd(provider: Provider): ReadinessItem {
 export function checkOcns(providerId: string, ocns: readonly string[]): ReadinessItem {
   if (ocns.length > 0) return ok(`${ocns.length} OCN(s): ${ocns.join(', ')}`);
   return missing('no OCN is onboarded: certificates are issued per OCN (the SPC)', `POST /api/v1/providers/${providerId}/ocns {"ocn":"<OCN>"}`);
+}
+
+/**
+ * Signing not suspended by an operator (signing-suspension.service.ts; STIR-SHAKEN.md §3: a
+ * provider whose SPC token the STI-GA revoked must stop signing). While it is, signers get 403
+ * SIGNER.SIGNING_SUSPENDED for every OCN of the provider, whatever else is ready.
+ */
+export function checkSigning(provider: Provider): ReadinessItem {
+  if (!provider.signingSuspendedAt) return ok('signing is not suspended');
+  return failing(
+    `signing suspended since ${provider.signingSuspendedAt.toISOString()} (${provider.signingSuspendedReason ?? 'no reason given'}): signers get nothing for this provider's OCNs`,
+    `once the STI-GA reinstates the provider: clm providers resume-signing ${provider.id} (POST /api/v1/providers/${provider.id}/resume-signing)`,
+  );
 }

@@ -17,7 +17,7 @@ export const missing = (reason: string, nextStep: string): ReadinessItem => ({ s
 export const failing = (reason: string, nextStep: string): ReadinessItem => ({ status: 'failing', reason, nextStep });
 
 /** Items checked once per provider and repeated in each OCN's checklist. */
-export const PROVIDER_ITEMS = ['frn', 'filer499', 'rmd', 'stiPaAccount'] as const;
+export const PROVIDER_ITEMS = ['frn', 'filer499', 'rmd', 'stiPaAccount', 'signing'] as const;
 /** Items that differ per OCN. */
 export const OCN_ONLY_ITEMS = ['stiCaAccount', 'spcToken', 'activeCertificate', 'publishedUrl', 'signer'] as const;
 /** An OCN's whole checklist, in the order an onboarding goes through it. */

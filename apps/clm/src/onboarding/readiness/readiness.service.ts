@@ -5,8 +5,8 @@ import { notFound } from '../../common/domain-error.js';
 import { SpcTokenProbe } from '../../monitoring/spc-token-probe.js';
 import { checkSpcToken, checkStiCaAccount, type OcnRef } from './account-checks.js';
 import { checkActiveCertificate, checkPublishedUrl, findActiveCertificate } from './certificate-checks.js';
-import { checkFiler499, checkFrn, checkOcns, checkRmd } from './provider-checks.js';
-import { allOk, type ReadinessItem } from './readiness-item.js';
+import { checkFiler499, checkFrn, checkOcns, checkRmd, checkSigning } from './provider-checks.js';
+import { allOk, type ProviderItemName, type ReadinessItem } from './readiness-item.js';
 import type { OcnReadinessView, ProviderReadinessView } from './readiness.views.js';
 import { checkSigner } from './signer-check.js';
 import { StiPaLoginCheck } from './sti-pa-login-check.js';
@@ -35,6 +35,7 @@ export class ReadinessService {
       filer499: checkFiler499(provider),
       rmd: checkRmd(provider),
       stiPaAccount: await this.login.check(provider.id, provider.stiPaAccount),
+      signing: checkSigning(provider),
     };
     const ocns = await Promise.all(
       provider.ocns.map((ocn) => this.checkOcn({ providerId, ocnId: ocn.id, ocn: ocn.code }, providerItems, checkedAt)),
@@ -52,7 +53,7 @@ export class ReadinessService {
 
   private async checkOcn(
     ref: OcnRef,
-    providerItems: { frn: ReadinessItem; filer499: ReadinessItem; rmd: ReadinessItem; stiPaAccount: ReadinessItem },
+    providerItems: Readonly<Record<ProviderItemName, ReadinessItem>>,
     now: Date,
   ): Promise<OcnReadinessView> {
     const active = await findActiveCertificate(this.prisma, ref.ocnId);

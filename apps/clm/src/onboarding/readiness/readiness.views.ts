@@ -13,6 +13,7 @@ export class ProviderReadinessItemsView {
   @ApiProperty({ type: ReadinessItemView, description: 'Form 499-A filer ID on file' }) filer499!: ReadinessItemView;
   @ApiProperty({ type: ReadinessItemView, description: 'Robocall Mitigation Database number on file' }) rmd!: ReadinessItemView;
   @ApiProperty({ type: ReadinessItemView, description: 'the STI-PA API user logs in now' }) stiPaAccount!: ReadinessItemView;
+  @ApiProperty({ type: ReadinessItemView, description: "the provider's signing is not suspended (POST /providers/{id}/suspend-signing)" }) signing!: ReadinessItemView;
   @ApiProperty({ type: ReadinessItemView, description: 'at least one OCN is onboarded' }) ocns!: ReadinessItemView;
 }
 
@@ -21,6 +22,7 @@ export class OcnReadinessItemsView {
   @ApiProperty({ type: ReadinessItemView }) filer499!: ReadinessItemView;
   @ApiProperty({ type: ReadinessItemView }) rmd!: ReadinessItemView;
   @ApiProperty({ type: ReadinessItemView }) stiPaAccount!: ReadinessItemView;
+  @ApiProperty({ type: ReadinessItemView }) signing!: ReadinessItemView;
   @ApiProperty({ type: ReadinessItemView, description: 'a valid ACME account at the STI-CA the OCN orders from' }) stiCaAccount!: ReadinessItemView;
   @ApiProperty({ type: ReadinessItemView, description: 'a verified SPC token is stored or the STI-PA grants one now' }) spcToken!: ReadinessItemView;
   @ApiProperty({ type: ReadinessItemView, description: 'an active certificate within its validity' }) activeCertificate!: ReadinessItemView;

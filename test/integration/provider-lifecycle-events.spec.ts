@@ -1,0 +1,141 @@
+import 'reflect-metadata';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AdminTokenService } from '../../apps/clm/src/auth/admin-token.service.js';
+import { runCli } from '../support/clm-cli.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { onboardProvider, registerSandboxStiCa, testAdmin } from '../support/factories.js';
+import { LoopbackStiCrPublisher } from '../support/loopback-sti-cr-publisher.js';
+import { startProcurementApp, type ProcurementApp } from '../support/procurement-app.js';
+import { startSandboxProcess, type SandboxProcess } from '../support/sandbox.js';
+
+interface Answer {
+  status: number;
+  text: string;
+  etag: string | null;
+  json: Record<string, unknown> & { code?: string; status?: number };
+}
+
+type ReadinessItems = Record<string, { status: string; reason: string; nextStep: string | null }>;
+
+/**
+ * Provider-level lifecycle transitions and the events they send, against the real service
+ * (AppModule in-process, served on a loopback port so the `clm` CLI and signers talk real HTTP),
+ * its own database and a real sandbox process that issues the certificates.
+ */
+describe('provider lifecycle: signing suspension and its events (integration)', () => {
+  let sandbox: SandboxProcess;
+  let publisher: LoopbackStiCrPublisher;
+  let db: TestDatabase;
+  let clm: ProcurementApp;
+  let baseUrl: string;
+  let admin: { server: string; token: string };
+
+  async function call(method: string, path: string, init: { token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Answer> {
+    const res = await fetch(baseUrl + path, {
+      method,
+      headers: {
+        authorization: `Bearer ${init.token ?? admin.token}`,
+        ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...init.headers,
+      },
+      ...(init.body !== undefined ? { body: JSON.stringify(init.body) } : {}),
+    });
+    const text = await res.text();
+    return { status: res.status, text, etag: res.headers.get('etag'), json: (text ? JSON.parse(text) : {}) as Answer['json'] };
+  }
+
+  /** A provider with an active certificate from the sandbox, and a signer scoped to its OCN. */
+  async function activeWithSigner() {
+    const onboarded = await onboardProvider(clm, sandbox);
+    const ocn = onboarded.ocns[0]!;
+    const ca = await registerSandboxStiCa(clm, sandbox);
+    const started = await clm.procurement.requestCertificate({ providerId: onboarded.provider.id, ocn, stiCaId: ca.id }, { type: 'admin', admin: testAdmin() });
+    await clm.worker.drain();
+    expect((await clm.certificates.get(started.certificateId)).state).toBe('active');
+    const signer = await call('POST', '/api/v1/signers', { body: { name: `sbc-${ocn}`, ocns: [ocn] } });
+    expect(signer.status).toBe(201);
+    return { providerId: onboarded.provider.id, ocn, certificateId: started.certificateId, credential: signer.json.credential as string };
+  }
+
+  beforeAll(async () => {
+    [sandbox, publisher, db] = await Promise.all([startSandboxProcess(), LoopbackStiCrPublisher.start(), createTestDatabase()]);
+    clm = await startProcurementApp({ db, sandbox, publisher });
+    await clm.app.listen(0, '127.0.0.1');
+    baseUrl = (await clm.app.getUrl()).replace('[::1]', '127.0.0.1');
+    admin = { server: baseUrl, token: (await clm.app.get(AdminTokenService).create('provider lifecycle test', 'compliance', testAdmin())).token };
+  });
+  afterAll(async () => {
+    await clm?.close();
+    await db?.drop();
+    await publisher?.close();
+    await sandbox?.stop();
+  });
+
+  it('suspend-signing (CLI, audited, webhook) ends a parked long-poll with 403 at once and refuses pull and signing; resume-signing serves again', async () => {
+    const target = await activeWithSigner();
+    const pull = (query = '', headers: Record<string, string> = {}) => call('GET', `/signer/v1/credentials/${target.ocn}${query}`, { token: target.credential, headers });
+    const first = await pull();
+    expect(first.status).toBe(200);
+    const etag = first.etag!;
+    const hook = await call('POST', '/api/v1/webhooks', { body: { url: 'http://127.0.0.1:9/suspensions', events: ['provider.signing_suspended', 'provider.signing_resumed'] } });
+    expect(hook.status).toBe(201);
+    const reason = 'SPC token revoked by the STI-GA (FCC 21-93)';
+
+    // A signer waiting for a rotation is parked on the OCN when the suspension commits.
+    const parked = pull('?wait=30', { 'if-none-match': etag });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const suspended = await runCli(admin, 'providers', 'suspend-signing', target.providerId, '--reason', reason);
+    const suspendedAt = performance.now();
+    expect(suspended.code, suspended.stderr).toBe(0);
+    expect(suspended.stdout).toMatch(new RegExp(`^${target.providerId}\\s.*signing suspended \\d{4}-\\d{2}-\\d{2}`, 'm'));
+    expect(suspended.stderr).toContain(`clm providers resume-signing ${target.providerId}`);
+    // It wakes on the NOTIFY of the providers trigger (signer_hand_off_notify) and answers the refusal.
+    const woken = await parked;
+    expect(performance.now() - suspendedAt).toBeLessThan(1_000);
+    expect(woken.json).toMatchObject({ status: 403, code: 'SIGNER.SIGNING_SUSPENDED' });
+    expect(woken.text).not.toContain('PRIVATE KEY');
+
+    for (const query of ['', '?keyFormat=jwk', '?wait=5']) {
+      const refused = await pull(query);
+      expect(refused.json).toMatchObject({ status: 403, code: 'SIGNER.SIGNING_SUSPENDED' });
+      expect(refused.text).not.toContain('PRIVATE KEY');
+    }
+    const signing = await call('POST', '/signer/v1/passports', { token: target.credential, body: { ocn: target.ocn, attest: 'A', orig: '12025550101', dest: ['12025550199'] } });
+    expect(signing.json).toMatchObject({ status: 403, code: 'SIGNER.SIGNING_SUSPENDED' });
+
+    expect((await call('GET', `/api/v1/providers/${target.providerId}`)).json.signingSuspended).toEqual({ at: expect.any(String), reason });
+    expect((await call('POST', `/api/v1/providers/${target.providerId}/suspend-signing`, { body: { reason: 'twice' } })).json).toMatchObject({ status: 409, code: 'PROVIDER.SIGNING_ALREADY_SUSPENDED' });
+    expect((await call('POST', `/api/v1/providers/${target.providerId}/suspend-signing`, { body: {} })).status).toBe(400);
+    const auditor = (await clm.app.get(AdminTokenService).create('auditor', 'auditor', testAdmin())).token;
+    expect((await call('POST', `/api/v1/providers/${target.providerId}/resume-signing`, { token: auditor })).status).toBe(403);
+    const readiness = (await call('GET', `/api/v1/providers/${target.providerId}/readiness`)).json as { provider: ReadinessItems; ocns: { items: ReadinessItems }[] };
+    expect(readiness.provider.signing).toMatchObject({ status: 'failing', reason: expect.stringContaining(reason), nextStep: expect.stringContaining(`clm providers resume-signing ${target.providerId}`) });
+    expect(readiness.ocns[0]!.items.signing!.status).toBe('failing');
+
+    const resumed = await runCli(admin, 'providers', 'resume-signing', target.providerId);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    await waitFor(async () => (await pull()).status === 200, 1_000);
+    expect((await pull('', { 'if-none-match': etag })).status).toBe(304);
+    expect((await call('POST', `/api/v1/providers/${target.providerId}/resume-signing`)).json).toMatchObject({ status: 409, code: 'PROVIDER.SIGNING_NOT_SUSPENDED' });
+    expect(((await call('GET', `/api/v1/providers/${target.providerId}/readiness`)).json as { provider: ReadinessItems }).provider.signing).toMatchObject({ status: 'ok', nextStep: null });
+
+    const audit = await clm.prisma.auditEvent.findMany({ where: { subjectId: target.providerId, action: { startsWith: 'provider.signing_' } }, orderBy: { at: 'asc' } });
+    expect(audit).toEqual([
+      expect.objectContaining({ action: 'provider.signing_suspended', actorType: 'admin', details: expect.objectContaining({ reason, ocns: [target.ocn] }) }),
+      expect.objectContaining({ action: 'provider.signing_resumed', actorType: 'admin', details: expect.objectContaining({ suspendedReason: reason }) }),
+    ]);
+    const deliveries = await clm.prisma.webhookDelivery.findMany({ where: { webhookId: hook.json.id as string }, orderBy: { createdAt: 'asc' } });
+    expect(deliveries.map((d) => d.payload)).toEqual([
+      expect.objectContaining({ type: 'provider.signing_suspended', subject: { type: 'provider', id: target.providerId }, data: expect.objectContaining({ reason, ocns: [target.ocn] }) }),
+      expect.objectContaining({ type: 'provider.signing_resumed', subject: { type: 'provider', id: target.providerId }, data: expect.objectContaining({ suspendedReason: reason }) }),
+    ]);
+  });
+});
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
