@@ -275,6 +275,38 @@ describe('renewal through the sandbox with a moving clock (integration)', () => 
     expect(audit).toMatchObject({ actorType: 'admin', details: expect.objectContaining({ reason: 'cessationOfOperation', source: 'acme', wasActive: true }) });
   });
 
+  it('revokes a replaced certificate only after the grace window, unless its key is compromised', async () => {
+    const { provider, ocns } = await onboardProvider(clm, sandbox);
+    const ocn = ocns[0]!;
+    const ca = await registerSandboxStiCa(clm, sandbox);
+    const first = await clm.procurement.requestCertificate({ providerId: provider.id, ocn, stiCaId: ca.id }, { type: 'admin', admin: testAdmin() });
+    await clm.worker.drain();
+
+    const pending = await http('POST', `/api/v1/certificates/${first.certificateId}/revoke`, { reason: 'affiliationChanged', replace: true });
+    expect(pending).toMatchObject({ status: 202, json: { state: 'revocation_pending', graceHours: 24 } });
+    await clm.worker.drain();
+    const replacement = await activeOf(ocn);
+    expect(replacement.id).toBe((pending.json!.replacement as { id: string }).id);
+    const superseded = await clm.certificates.get(first.certificateId);
+    expect(superseded.state).toBe('superseded');
+
+    // Calls signed with the old pair just before the swap still verify for the window.
+    const revocations = clm.app.get(RevocationService);
+    expect(await revocations.completePendingRevocations()).toEqual({ revoked: 0, failed: 0 });
+    await moveTo(new Date(new Date(superseded.supersededAt!).getTime() + 24 * 3_600_000 - 1_000));
+    expect(await revocations.completePendingRevocations()).toEqual({ revoked: 0, failed: 0 });
+    expect((await clm.certificates.get(first.certificateId)).state).toBe('superseded');
+    await moveTo(new Date(new Date(superseded.supersededAt!).getTime() + 24 * 3_600_000));
+    expect(await revocations.completePendingRevocations()).toEqual({ revoked: 1, failed: 0 });
+    expect(await clm.prisma.certificate.findUniqueOrThrow({ where: { id: first.certificateId } })).toMatchObject({ status: 'revoked', revocationReason: 'affiliationChanged' });
+
+    // privilegeWithdrawn: the provider may not sign with it any more, revoked as soon as the replacement is active.
+    const withdrawn = await http('POST', `/api/v1/certificates/${replacement.id}/revoke`, { reason: 'privilegeWithdrawn', replace: true });
+    expect(withdrawn).toMatchObject({ status: 202, json: { graceHours: 0 } });
+    await clm.worker.drain();
+    expect(await revocations.completePendingRevocations()).toEqual({ revoked: 1, failed: 0 });
+  });
+
   it('journals a revocation before calling the CA, so one the CA did not confirm is finished by the pending-revocations job', async () => {
     const { provider, ocns } = await onboardProvider(clm, sandbox);
     const ca = await registerSandboxStiCa(clm, sandbox);

@@ -17,6 +17,12 @@ export interface RevocationView {
   certificate: CertificateView;
   /** The certificate ordered to replace it (`replace: true`), which must be active before the revocation. */
   replacement: CertificateView | null;
+  /**
+   * With `replace`: hours between the replacement becoming active and this certificate's
+   * revocation (0 for keyCompromise and privilegeWithdrawn; CLM_REVOCATION_GRACE_HOURS otherwise,
+   * so calls signed just before the swap still verify). Null without `replace`.
+   */
+  graceHours: number | null;
 }
 
 @AdminApi('certificates')
@@ -38,7 +44,7 @@ export class RenewalController {
   }
 
   @Post(':id/revoke')
-  @ApiOperation({ summary: 'revoke at the STI-CA (200), or with replace: order a replacement and revoke once it is active (202)' })
+  @ApiOperation({ summary: 'revoke at the STI-CA (200), or with replace: order a replacement and revoke once it is active, after CLM_REVOCATION_GRACE_HOURS unless keyCompromise or privilegeWithdrawn (202)' })
   async revoke(
     @Param('id', new ParseUUIDPipe()) id: string,
     @Body() body: RevokeCertificateDto,
@@ -51,6 +57,7 @@ export class RenewalController {
       state: result.state,
       certificate: await this.certificates.get(id),
       replacement: result.state === 'revocation_pending' ? await this.certificates.get(result.replacementId) : null,
+      graceHours: result.state === 'revocation_pending' ? result.graceHours : null,
     };
   }
 

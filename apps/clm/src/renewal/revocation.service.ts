@@ -6,7 +6,8 @@ import { parseCertificateChain } from '@app/shaken';
 import { AuditService, type AuditActor } from '../audit/audit.service.js';
 import { Clock } from '../common/clock.js';
 import { DomainError, conflict, notFound } from '../common/domain-error.js';
-import { KEYSTORE } from '../config/config.module.js';
+import type { ClmConfig } from '../config/config.js';
+import { CLM_CONFIG, KEYSTORE } from '../config/config.module.js';
 import { openKeyPair } from '../procurement/key-material.js';
 import { IN_FLIGHT_ORDER_STATES } from '../procurement/order-states.js';
 import { ProcurementService } from '../procurement/procurement.service.js';
@@ -27,7 +28,22 @@ export interface RevocationRequest {
 
 export type RevocationResult =
   | { readonly state: 'revoked'; readonly certificateId: string }
-  | { readonly state: 'revocation_pending'; readonly certificateId: string; readonly replacementId: string };
+  | {
+      readonly state: 'revocation_pending';
+      readonly certificateId: string;
+      readonly replacementId: string;
+      /** Hours after the replacement is active (and this one superseded) before it is revoked. */
+      readonly graceHours: number;
+    };
+
+/**
+ * Reasons that revoke a replaced certificate as soon as its replacement is active: its key may
+ * be in other hands, or the provider may no longer sign with it. For any other reason the
+ * superseded certificate stays valid for the grace window (config revocationGraceMs), because
+ * PASSporTs signed with it just before the swap are still in flight and verifiers cache its x5u
+ * (STIR-SHAKEN.md §6: revoke a superseded certificate only after that window).
+ */
+const IMMEDIATE_REASONS: readonly SubscriberRevocationReason[] = ['keyCompromise', 'privilegeWithdrawn'];
 
 type RevocableCertificate = NonNullable<Awaited<ReturnType<RevocationService['load']>>>;
 
@@ -50,6 +66,7 @@ export class RevocationService {
     private readonly auditLog: AuditService,
     private readonly clock: Clock,
     @Inject(KEYSTORE) private readonly keystore: Keystore,
+    @Inject(CLM_CONFIG) private readonly config: ClmConfig,
   ) {}
 
   async revoke(certificateId: string, request: RevocationRequest, actor: AuditActor): Promise<RevocationResult> {
@@ -84,19 +101,20 @@ export class RevocationService {
   async completePendingRevocations(): Promise<{ revoked: number; failed: number }> {
     // The latest request per certificate decides; requests from before `replace` was journaled
     // (no such member) were all replace requests.
-    const pending = await this.prisma.$queryRaw<{ id: string; reason: SubscriberRevocationReason; replace: boolean }[]>`
+    const pending = await this.prisma.$queryRaw<{ id: string; reason: SubscriberRevocationReason; replace: boolean; grace_hours: number | null }[]>`
       SELECT DISTINCT ON (c.id) c.id::text AS id, e.details->>'reason' AS reason,
-        COALESCE((e.details->>'replace')::boolean, true) AS replace
+        COALESCE((e.details->>'replace')::boolean, true) AS replace, (e.details->>'graceHours')::float8 AS grace_hours
       FROM certificates c JOIN certificate_events e ON e.certificate_id = c.id AND e.type = 'revocation.requested'
       WHERE c.status IN ('active', 'superseded')
       ORDER BY c.id, e.at DESC, e.seq DESC`;
     let revoked = 0;
     let failed = 0;
-    for (const { id, reason, replace } of pending) {
+    for (const { id, reason, replace, grace_hours: graceHours } of pending) {
       const certificate = await this.load(id);
       if (!certificate || !REVOCABLE.includes(certificate.status)) continue;
-      // With replace, the active certificate waits for its replacement.
+      // With replace, the active certificate waits for its replacement, then for the grace window.
       if (replace && certificate.status !== 'superseded') continue;
+      if (replace && !this.graceOver(certificate.supersededAt, reason, graceHours)) continue;
       try {
         await this.revokeAtCa(certificate, reason);
         if (await this.markRevoked(certificate, reason, REVOCATION, replace ? 'acme_after_replacement' : 'acme')) revoked += 1;
@@ -119,12 +137,23 @@ export class RevocationService {
       await this.revokeSameKey(certificate, ['superseded'], actor);
     }
     const replacementId = await this.orderReplacement(certificate, compromised, actor);
+    const graceHours = this.graceHours(reason);
     if (compromised) {
-      await this.prisma.certificateEvent.create({ data: { certificateId: certificate.id, at: this.clock.now(), type: 'revocation.replacement_ordered', details: { replacementId } } });
+      await this.prisma.certificateEvent.create({ data: { certificateId: certificate.id, at: this.clock.now(), type: 'revocation.replacement_ordered', details: { replacementId, graceHours } } });
     } else {
-      await this.journalRequest(certificate, { reason, replace: true, replacementId }, actor);
+      await this.journalRequest(certificate, { reason, replace: true, replacementId, graceHours }, actor);
     }
-    return { state: 'revocation_pending', certificateId: certificate.id, replacementId };
+    return { state: 'revocation_pending', certificateId: certificate.id, replacementId, graceHours };
+  }
+
+  private graceHours(reason: SubscriberRevocationReason): number {
+    return IMMEDIATE_REASONS.includes(reason) ? 0 : this.config.revocationGraceMs / 3_600_000;
+  }
+
+  /** The grace journaled with the request wins: a later config change does not move a promise made. */
+  private graceOver(supersededAt: Date | null, reason: SubscriberRevocationReason, journaledHours: number | null): boolean {
+    const hours = journaledHours ?? this.graceHours(reason);
+    return supersededAt === null || supersededAt.getTime() + hours * 3_600_000 <= this.clock.now().getTime();
   }
 
   /**
@@ -188,7 +217,7 @@ export class RevocationService {
   }
 
   /** The `revocation.requested` marker completePendingRevocations works from, with its audit row. */
-  private async journalRequest(certificate: RevocableCertificate, details: { reason: SubscriberRevocationReason; replace: boolean; replacementId?: string; sameKeyAs?: string }, actor: AuditActor): Promise<void> {
+  private async journalRequest(certificate: RevocableCertificate, details: { reason: SubscriberRevocationReason; replace: boolean; replacementId?: string; graceHours?: number; sameKeyAs?: string }, actor: AuditActor): Promise<void> {
     await this.prisma.transaction(async (tx) => {
       await tx.certificateEvent.create({ data: { certificateId: certificate.id, at: this.clock.now(), type: 'revocation.requested', details } });
       await this.auditLog.record(actor, { action: 'certificate.revocation_requested', subjectType: 'certificate', subjectId: certificate.id, details }, tx);
