@@ -221,7 +221,7 @@ describe('onboarding journey against the embedded sandbox (e2e)', () => {
     const get = doc.paths['/api/v1/providers/{id}/readiness']?.get;
     expect(get?.responses['200']?.content?.['application/json']?.schema.$ref).toBe('#/components/schemas/ProviderReadinessView');
     expect(Object.keys(doc.components.schemas.OcnReadinessItemsView?.properties ?? {})).toEqual(
-      ['frn', 'filer499', 'rmd', 'stiPaAccount', 'stiCaAccount', 'spcToken', 'activeCertificate', 'publishedUrl', 'signer'],
+      ['frn', 'filer499', 'rmd', 'stiPaAccount', 'signing', 'stiCaAccount', 'spcToken', 'activeCertificate', 'publishedUrl', 'signer'],
     );
     expect(doc.components.schemas.ReadinessItemView?.properties).toMatchObject({ status: { enum: ['ok', 'missing', 'failing'] } });
   });
