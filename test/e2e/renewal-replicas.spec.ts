@@ -21,8 +21,8 @@ interface SandboxState {
 /**
  * Issue 5, done-when: "Two service processes on one database, 50 certificates due at once: exactly
  * 50 renewals, none twice." Two real service processes share one database and one real sandbox
- * process. 50 certificates are procured through the real path, made due together by an STI-CA
- * renewal policy change (renewBeforeDays beyond their lifetime), and then both replicas scan at
+ * process. 50 certificates are procured through the real path, made due together (renew_at set
+ * to now in the database), and then both replicas scan at
  * the same moment (POST /renewals/scan, the scan the scheduler leader runs every 10 minutes) and
  * both workers run the renewal orders. Each certificate must be renewed exactly once.
  */
@@ -82,10 +82,10 @@ describe('renewal on two service processes sharing one database (e2e)', () => {
     const idle = await api<RenewalScanSummary>(second, 'POST', '/api/v1/renewals/scan');
     expect(idle.json).toMatchObject({ due: 0, started: 0 });
 
-    // Renew-before beyond the lifetime: renewAt becomes notBefore, so all 50 are due at this moment.
-    const policy = await api<{ certificatesRescheduled: number }>(first, 'PATCH', `/api/v1/sti-cas/${stiCaId}/renewal-policy`, { renewBeforeDays: 365 });
-    expect(policy.status).toBe(200);
-    expect(policy.json.certificatesRescheduled).toBe(CERTIFICATES);
+    // All 50 due at this moment. Not through a policy: renewBeforeDays is held to half the
+    // lifetime (certificates/renewal-policy.ts), so no policy makes a fresh certificate due.
+    const due = await sql.query(`UPDATE certificates SET renew_at = now() WHERE status = 'active' AND sti_ca_id = $1::uuid`, [stiCaId]);
+    expect(due.rowCount).toBe(CERTIFICATES);
 
     // Both replicas scan at the same moment, each over all 50 due certificates.
     const scans = await Promise.all(replicas.map((clm) => api<RenewalScanSummary>(clm, 'POST', '/api/v1/renewals/scan')));
@@ -94,14 +94,7 @@ describe('renewal on two service processes sharing one database (e2e)', () => {
     expect(summaries.reduce((sum, s) => sum + s.started, 0)).toBe(CERTIFICATES);
     expect(summaries.map((s) => [s.errors, s.refused])).toEqual([[0, 0], [0, 0]]);
 
-    // Back to the default policy, so the renewed certificates are not due at once in their turn
-    // (the change reschedules every active certificate the STI-CA governs).
-    expect((await api(first, 'PATCH', `/api/v1/sti-cas/${stiCaId}/renewal-policy`, { renewBeforeDays: null })).status).toBe(200);
-
     await waitUntilActive('c.renewed_from_id = ANY($1::uuid[])', [originals], CERTIFICATES, 180_000);
-    // An activation that raced the policy change above may have kept the short renewAt: apply the
-    // default once more now that every renewal is active, so no later scan finds one due.
-    expect((await api(first, 'PATCH', `/api/v1/sti-cas/${stiCaId}/renewal-policy`, { renewBeforeDays: null })).status).toBe(200);
 
     // Exactly one renewal per certificate, active, with a new key; every original superseded.
     const renewals = await sql.query<{ renewed_from_id: string; n: string; active: string; new_keys: string }>(

@@ -275,6 +275,37 @@ describe('renewal through the sandbox with a moving clock (integration)', () => 
     expect(audit).toMatchObject({ actorType: 'admin', details: expect.objectContaining({ reason: 'cessationOfOperation', source: 'acme', wasActive: true }) });
   });
 
+  it('refuses a renewal policy that would loop or lapse, and clamps one it could not check at activation', async () => {
+    const { provider, ocns } = await onboardProvider(clm, sandbox);
+    const ocn = ocns[0]!;
+    const ca = await registerSandboxStiCa(clm, sandbox);
+    const first = await clm.procurement.requestCertificate({ providerId: provider.id, ocn, stiCaId: ca.id }, { type: 'admin', admin: testAdmin() });
+    await clm.worker.drain();
+
+    // A 90-day certificate: from 1 day to 45 days ahead; each refusal names the field.
+    for (const renewBeforeDays of [0, 46, 90]) {
+      const refused = await http('PATCH', `/api/v1/certificates/${first.certificateId}/renewal-policy`, { renewBeforeDays });
+      expect(refused.status).toBe(renewBeforeDays === 0 ? 400 : 422);
+      expect(JSON.stringify(refused.json)).toContain('renewBeforeDays');
+    }
+    expect((await http('PATCH', `/api/v1/certificates/${first.certificateId}/renewal-policy`, { renewBeforeDays: 45 })).status).toBe(200);
+    expect((await http('PATCH', `/api/v1/certificates/${first.certificateId}/renewal-policy`, { renewBeforeDays: null })).status).toBe(200);
+
+    // The STI-CA has no validity of its own (the CA chooses), so 90 days is taken, and clamped to half the lifetime.
+    expect((await http('PATCH', `/api/v1/sti-cas/${ca.id}/renewal-policy`, { renewBeforeDays: 90 })).status).toBe(200);
+    const current = await clm.certificates.get(first.certificateId);
+    expect(new Date(current.renewAt!).getTime() - new Date(current.notBefore!).getTime()).toBe(45 * DAY);
+
+    await moveTo(new Date(current.renewAt!));
+    expect(await renewals.scan()).toMatchObject({ due: 1, started: 1 });
+    await clm.worker.drain();
+    const renewed = await activeOf(ocn);
+    expect(renewed.renewedFromId).toBe(current.id);
+    // Not due again the moment it is active (the loop): half its life ahead.
+    expect(new Date(renewed.renewAt!).getTime() - new Date(renewed.notBefore!).getTime()).toBe(45 * DAY);
+    expect(await renewals.scan()).toMatchObject({ due: 0, started: 0 });
+  });
+
   it('revokes a replaced certificate only after the grace window, unless its key is compromised', async () => {
     const { provider, ocns } = await onboardProvider(clm, sandbox);
     const ocn = ocns[0]!;

@@ -25,10 +25,16 @@ describe('renewal policy', () => {
   it('lets the certificate override the STI-CA, and the STI-CA override the default', () => {
     expect(renewBeforeMs({ notBefore: start, notAfter: days(90), stiCaRenewBeforeDays: 14 })).toBe(14 * DAY);
     expect(renewBeforeMs({ notBefore: start, notAfter: days(90), stiCaRenewBeforeDays: 14, certificateRenewBeforeDays: 7 })).toBe(7 * DAY);
-    expect(renewBeforeMs({ notBefore: start, notAfter: days(90), stiCaRenewBeforeDays: 14, certificateRenewBeforeDays: 0 })).toBe(0);
+    expect(renewBeforeMs({ notBefore: start, notAfter: days(90), stiCaRenewBeforeDays: 14, certificateRenewBeforeDays: 3 })).toBe(3 * DAY);
   });
 
-  it('never renews before notBefore, whatever the override says', () => {
-    expect(renewAt({ notBefore: start, notAfter: days(20), certificateRenewBeforeDays: 45 })).toEqual(start);
+  it('never renews before half the lifetime, whatever the override says (no re-issue loop)', () => {
+    expect(renewAt({ notBefore: start, notAfter: days(20), certificateRenewBeforeDays: 45 })).toEqual(days(10));
+    expect(renewAt({ notBefore: start, notAfter: days(90), stiCaRenewBeforeDays: 90 })).toEqual(days(45));
+  });
+
+  it('never renews later than a day before notAfter, or the backoff cap if longer (no lapse)', () => {
+    expect(renewAt({ notBefore: start, notAfter: days(90), certificateRenewBeforeDays: 0 })).toEqual(days(89));
+    expect(renewAt({ notBefore: start, notAfter: days(90), certificateRenewBeforeDays: 1, minRenewBeforeMs: 3 * DAY })).toEqual(days(87));
   });
 });

@@ -25,8 +25,8 @@ export class RevokeCertificateDto {
  * long certificates; key rotation `always`; validity chosen by the CA).
  */
 export class RenewalPolicyDto {
-  @ApiPropertyOptional({ minimum: 0, maximum: 365, nullable: true, description: 'renew this many days before notAfter' })
-  @ValidateIf((_, value) => value !== null && value !== undefined) @IsInt() @Min(0) @Max(365)
+  @ApiPropertyOptional({ minimum: 1, maximum: 365, nullable: true, description: 'renew this many days before notAfter; at most half the lifetime, at least 1 day (or the backoff cap); refused (422) outside that when the lifetime is known, clamped at activation otherwise' })
+  @ValidateIf((_, value) => value !== null && value !== undefined) @IsInt() @Min(1) @Max(365)
   renewBeforeDays?: number | null;
 
   @ApiPropertyOptional({ enum: KEY_ROTATIONS, nullable: true, description: 'always: a new key at each renewal; never: reuse the key' })

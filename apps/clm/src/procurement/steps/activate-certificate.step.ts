@@ -1,8 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { Tx } from '@app/db';
 import { AuditService } from '../../audit/audit.service.js';
 import { renewAt } from '../../certificates/renewal-policy.js';
 import { Clock } from '../../common/clock.js';
+import type { ClmConfig } from '../../config/config.js';
+import { CLM_CONFIG } from '../../config/config.module.js';
 import type { OrderContext } from '../order-context.js';
 import { ProcurementError } from '../procurement-errors.js';
 import { LifecycleEvents } from '../../webhooks/lifecycle-events.service.js';
@@ -25,27 +27,37 @@ export class ActivateCertificateStep implements OrderStep {
     private readonly audit: AuditService,
     private readonly clock: Clock,
     private readonly events: LifecycleEvents,
+    @Inject(CLM_CONFIG) private readonly config: ClmConfig,
   ) {}
 
   async run(context: OrderContext): Promise<StepOutcome> {
-    const { certificate, stiCa, ocn } = context;
+    const { certificate, ocn } = context;
     if (!certificate.notBefore || !certificate.notAfter || !certificate.x5u) {
       throw new ProcurementError('CERTIFICATE_ORDER.INCONSISTENT', `certificate ${certificate.id} reached activation without validity or x5u`, true);
     }
     const { notBefore, notAfter, x5u } = certificate;
     const now = this.clock.now();
-    const due = renewAt({
-      notBefore: certificate.notBefore,
-      notAfter: certificate.notAfter,
-      certificateRenewBeforeDays: certificate.renewBeforeDays,
-      stiCaRenewBeforeDays: stiCa.renewBeforeDays,
-    });
     return {
-      certificate: { activatedAt: now, renewAt: due },
+      certificate: { activatedAt: now },
       alsoInTransaction: async (tx: Tx) => {
         // Serializes activations for one OCN: two orders finishing at once cannot both see
         // "no other active certificate" and then collide on the unique index.
         await tx.$queryRaw`SELECT id FROM ocns WHERE id = ${ocn.id}::uuid FOR UPDATE`;
+        // renewAt from the policy as it is now, not as the order read it earlier: the locks make a
+        // concurrent policy PATCH either commit first (read here) or wait and see this one active
+        // (and reschedule it), so its change is never lost.
+        const [policy] = await tx.$queryRaw<{ certificate_days: number | null; sti_ca_days: number | null }[]>`
+          SELECT c.renew_before_days AS certificate_days, s.renew_before_days AS sti_ca_days
+          FROM certificates c JOIN sti_cas s ON s.id = c.sti_ca_id
+          WHERE c.id = ${certificate.id}::uuid FOR UPDATE OF c FOR SHARE OF s`;
+        const due = renewAt({
+          notBefore,
+          notAfter,
+          certificateRenewBeforeDays: policy?.certificate_days ?? null,
+          stiCaRenewBeforeDays: policy?.sti_ca_days ?? null,
+          minRenewBeforeMs: this.config.procurement.backoffCapMs,
+        });
+        await tx.certificate.update({ where: { id: certificate.id }, data: { renewAt: due } });
         const previous = await tx.certificate.findFirst({ where: { ocnId: ocn.id, status: 'active', id: { not: certificate.id } } });
         if (previous) {
           await tx.certificate.update({ where: { id: previous.id }, data: { status: 'superseded', supersededAt: now } });
@@ -72,9 +84,9 @@ export class ActivateCertificateStep implements OrderStep {
             supersededNotAfter: previous?.notAfter?.toISOString() ?? null,
           },
         });
-        return { supersedes: previous?.id ?? null };
+        return { supersedes: previous?.id ?? null, renewAt: due.toISOString() };
       },
-      details: { renewAt: due.toISOString(), x5u: certificate.x5u },
+      details: { x5u: certificate.x5u },
     };
   }
 }
