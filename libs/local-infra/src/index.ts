@@ -8,3 +8,4 @@ export {
   type LocalTlsIssuer,
   type LocalTlsRootOptions,
 } from './local-tls.js';
+export { isLoopbackHost } from './loopback.js';

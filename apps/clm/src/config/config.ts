@@ -4,6 +4,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { Kek } from '@app/keystore';
 import { envReader } from '@app/local-infra';
 import { parseStiCrStoreConfig, type StiCrStoreConfig, isStorageError } from '@app/storage';
+import { apiListenerSecurity, type ApiListenerSecurity } from './api-tls.js';
 
 /**
  * Everything the service reads from its environment, parsed and validated once at boot
@@ -16,6 +17,8 @@ export interface ClmConfig {
   readonly dataDir: string;
   readonly host: string;
   readonly port: number;
+  /** HTTPS for the API listener, or why plain http is acceptable (loopback, a TLS-terminating proxy). */
+  readonly api: ApiListenerSecurity;
   /** Port of the embedded PostgreSQL; 0 picks a free one at start. */
   readonly embeddedPostgresPort: number;
   /** base64 or hex of a 32-byte key-encryption key; unset means the key file in dataDir. */
@@ -95,6 +98,9 @@ export const CONFIG_VARIABLES = [
   'CLM_DATA_DIR',
   'CLM_HOST',
   'CLM_PORT',
+  'CLM_TLS_CERT_FILE',
+  'CLM_TLS_KEY_FILE',
+  'CLM_ALLOW_PLAINTEXT_API',
   'CLM_EMBEDDED_PG_PORT',
   'CLM_MASTER_KEY',
   'CLM_MASTER_KEY_FILE',
@@ -128,6 +134,7 @@ export const CONFIG_VARIABLES = [
   'CLM_STI_CR_S3_REGION',
   'CLM_STI_CR_S3_ENDPOINT',
   'CLM_STI_CR_S3_PATH_STYLE',
+  'CLM_REVOCATION_GRACE_HOURS',
 ] as const;
 
 export class ConfigError extends Error {
@@ -205,11 +212,13 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   const backoffCapMs = int('CLM_PROCUREMENT_BACKOFF_CAP_MS', 86_400_000, 1, 30 * 86_400_000);
   if (backoffCapMs < backoffBaseMs) problems.push('CLM_PROCUREMENT_BACKOFF_CAP_MS: must not be below CLM_PROCUREMENT_BACKOFF_BASE_MS');
 
+  const host = str('CLM_HOST') ?? '127.0.0.1';
   const config: ClmConfig = {
     databaseUrl,
     dataDir,
-    host: str('CLM_HOST') ?? '127.0.0.1',
+    host,
     port: int('CLM_PORT', 8080, 0, 65535),
+    api: apiListenerSecurity(host, { str, bool }, cwd, problems),
     embeddedPostgresPort: int('CLM_EMBEDDED_PG_PORT', 0, 0, 65535),
     masterKey: kek('CLM_MASTER_KEY', str('CLM_MASTER_KEY')),
     masterKeyFile: masterKeyFileRaw ? resolve(cwd, masterKeyFileRaw) : resolve(dataDir, 'master.key'),
