@@ -109,7 +109,8 @@ describe('loadConfig', () => {
     const read = new Set<string>();
     const recording = (env: Record<string, string>) => new Proxy(env, { get: (target, name: string) => (read.add(name), target[name]) });
     // Some variables are read only under a driver or a setting: each branch once.
-    for (const env of [{}, { CLM_STI_CR_DRIVER: 's3' }, { CLM_TLS_CERT_FILE: '/nonexistent/c.pem', CLM_TLS_KEY_FILE: '/nonexistent/k.pem' }]) {
+    const branches: Record<string, string>[] = [{}, { CLM_STI_CR_DRIVER: 's3' }, { CLM_TLS_CERT_FILE: '/nonexistent/c.pem', CLM_TLS_KEY_FILE: '/nonexistent/k.pem' }];
+    for (const env of branches) {
       problemsOf(recording(env));
     }
     read.delete('NODE_ENV'); // the process's, not ours
