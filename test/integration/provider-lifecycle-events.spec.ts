@@ -1,11 +1,12 @@
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminTokenService } from '../../apps/clm/src/auth/admin-token.service.js';
+import { SpcTokenProbe } from '../../apps/clm/src/monitoring/spc-token-probe.js';
 import { runCli } from '../support/clm-cli.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { onboardProvider, registerSandboxStiCa, testAdmin } from '../support/factories.js';
+import { onboardProvider, registerSandboxStiCa, sandboxStiPaUser, testAdmin } from '../support/factories.js';
 import { LoopbackStiCrPublisher } from '../support/loopback-sti-cr-publisher.js';
-import { startProcurementApp, type ProcurementApp } from '../support/procurement-app.js';
+import { ShiftedClock, startProcurementApp, type ProcurementApp } from '../support/procurement-app.js';
 import { startSandboxProcess, type SandboxProcess } from '../support/sandbox.js';
 
 interface Answer {
@@ -22,13 +23,27 @@ type ReadinessItems = Record<string, { status: string; reason: string; nextStep:
  * (AppModule in-process, served on a loopback port so the `clm` CLI and signers talk real HTTP),
  * its own database and a real sandbox process that issues the certificates.
  */
-describe('provider lifecycle: signing suspension and its events (integration)', () => {
+describe('provider and certificate lifecycle events: signing suspension, certificate.issued, token refusals (integration)', () => {
   let sandbox: SandboxProcess;
   let publisher: LoopbackStiCrPublisher;
   let db: TestDatabase;
   let clm: ProcurementApp;
   let baseUrl: string;
   let admin: { server: string; token: string };
+  let clock: ShiftedClock;
+  /** Subscribed to every event: its outbox rows are what receivers would get. */
+  let everything: string;
+
+  /** Moves the service's clock (to walk through backoff) and the sandbox's with it, a little behind, as monitoring-sti-pa does. */
+  async function advanceTo(at: Date): Promise<void> {
+    clock.advanceTo(at);
+    await sandbox.adminApi('POST', '/clock', { offsetMs: clock.now().getTime() - Date.now() - 5 * 60_000 });
+  }
+
+  const outbox = async (type: string, subjectId: string) =>
+    (await clm.prisma.webhookDelivery.findMany({ where: { webhookId: everything, event: type }, orderBy: { createdAt: 'asc' } }))
+      .map((d) => d.payload as { type: string; subject: { type: string; id: string }; data: Record<string, unknown> })
+      .filter((p) => p.subject.id === subjectId);
 
   async function call(method: string, path: string, init: { token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Answer> {
     const res = await fetch(baseUrl + path, {
@@ -59,10 +74,14 @@ describe('provider lifecycle: signing suspension and its events (integration)', 
 
   beforeAll(async () => {
     [sandbox, publisher, db] = await Promise.all([startSandboxProcess(), LoopbackStiCrPublisher.start(), createTestDatabase()]);
-    clm = await startProcurementApp({ db, sandbox, publisher });
+    clock = new ShiftedClock();
+    clm = await startProcurementApp({ db, sandbox, publisher, clock });
     await clm.app.listen(0, '127.0.0.1');
     baseUrl = (await clm.app.getUrl()).replace('[::1]', '127.0.0.1');
     admin = { server: baseUrl, token: (await clm.app.get(AdminTokenService).create('provider lifecycle test', 'compliance', testAdmin())).token };
+    const hook = await call('POST', '/api/v1/webhooks', { body: { url: 'http://127.0.0.1:9/everything', events: ['*'] } });
+    expect(hook.status).toBe(201);
+    everything = hook.json.id as string;
   });
   afterAll(async () => {
     await clm?.close();
@@ -129,6 +148,65 @@ describe('provider lifecycle: signing suspension and its events (integration)', 
       expect.objectContaining({ type: 'provider.signing_suspended', subject: { type: 'provider', id: target.providerId }, data: expect.objectContaining({ reason, ocns: [target.ocn] }) }),
       expect.objectContaining({ type: 'provider.signing_resumed', subject: { type: 'provider', id: target.providerId }, data: expect.objectContaining({ suspendedReason: reason }) }),
     ]);
+  });
+
+  it('certificate.issued: queued once when the chain is downloaded (finalized → downloaded), before certificate.activated', async () => {
+    const target = await activeWithSigner();
+    const certificate = await clm.certificates.get(target.certificateId);
+    const issued = await outbox('certificate.issued', target.certificateId);
+    expect(issued).toEqual([expect.objectContaining({
+      type: 'certificate.issued',
+      subject: { type: 'certificate', id: target.certificateId },
+      data: expect.objectContaining({ ocn: target.ocn, serial: certificate.serial, notAfter: new Date(certificate.notAfter!).toISOString(), orderKind: 'issue' }),
+    })]);
+    const rows = await clm.prisma.webhookDelivery.findMany({ where: { webhookId: everything, event: { in: ['certificate.issued', 'certificate.activated'] } }, orderBy: { createdAt: 'asc' } });
+    expect(rows.filter((r) => (r.payload as { subject: { id: string } }).subject.id === target.certificateId).map((r) => r.event)).toEqual(['certificate.issued', 'certificate.activated']);
+    expect(await clm.prisma.auditEvent.count({ where: { subjectId: target.certificateId, action: 'certificate.issued', actorType: 'system' } })).toBe(1);
+  });
+
+  it('an order refused a token by the STI-PA flags the provider and sends provider.token_refused once per episode, shared with the token probe', async () => {
+    // The API user does not hold the OCN at the STI-PA: every token request is refused (403).
+    const stranger = await sandboxStiPaUser(sandbox, ['ZZ98']);
+    const onboarded = await onboardProvider(clm, sandbox, { stiPaUser: stranger });
+    const providerId = onboarded.provider.id;
+    const ocn = onboarded.ocns[0]!;
+    const ca = await registerSandboxStiCa(clm, sandbox);
+    const started = await clm.procurement.requestCertificate({ providerId, ocn, stiCaId: ca.id }, { type: 'admin', admin: testAdmin() });
+    await clm.worker.drain();
+    const order = await clm.prisma.certificateOrder.findUniqueOrThrow({ where: { certificateId: started.certificateId } });
+    expect(order).toMatchObject({ state: 'account_ready', lastErrorCode: 'STI_PA.FORBIDDEN_OCN' });
+    const flagged = (await call('GET', `/api/v1/providers/${providerId}`)).json.tokenRefused as { at: string; reason: string };
+    expect(flagged.reason).toContain(ocn);
+    expect(await outbox('provider.token_refused', providerId)).toEqual([
+      expect.objectContaining({ subject: { type: 'provider', id: providerId }, data: expect.objectContaining({ ocn, code: 'STI_PA.FORBIDDEN_OCN' }) }),
+    ]);
+    expect(await clm.prisma.auditEvent.findMany({ where: { subjectId: providerId, action: 'provider.token_refused' } })).toEqual([
+      expect.objectContaining({ actorType: 'system', actorId: 'procurement' }),
+    ]);
+
+    // The retry after its backoff is refused again, and so is the token job's probe: same episode, no new event.
+    await advanceTo(new Date(order.nextAttemptAt.getTime() + 1_000));
+    await clm.worker.drain();
+    expect((await clm.prisma.certificateOrder.findUniqueOrThrow({ where: { id: order.id } })).attempts).toBe(2);
+    expect(await clm.app.get(SpcTokenProbe).probe(providerId, ocn, { reuseStored: false })).toMatchObject({ status: 'failing', refused: true });
+    expect(await outbox('provider.token_refused', providerId)).toHaveLength(1);
+    const refreshed = (await call('GET', `/api/v1/providers/${providerId}`)).json.tokenRefused as { at: string };
+    expect(new Date(refreshed.at).getTime()).toBeGreaterThan(new Date(flagged.at).getTime());
+    // Readiness shows the refusal as failing. Flagging is not suspending: signing is untouched.
+    const readiness = (await call('GET', `/api/v1/providers/${providerId}/readiness`)).json as { provider: ReadinessItems; ocns: { items: ReadinessItems }[] };
+    expect(readiness.ocns[0]!.items.spcToken).toMatchObject({ status: 'failing', reason: expect.stringContaining('the STI-PA refused a token') });
+    expect(readiness.provider.signing!.status).toBe('ok');
+
+    // The right API user: the retry gets a token, which ends the episode; a later refusal is news again.
+    await call('PUT', `/api/v1/providers/${providerId}/sti-pa-account`, { body: { environment: 'sandbox', baseUrl: sandbox.stiPaApi, ...(await sandboxStiPaUser(sandbox, [ocn])) } });
+    await advanceTo(new Date((await clm.prisma.certificateOrder.findUniqueOrThrow({ where: { id: order.id } })).nextAttemptAt.getTime() + 1_000));
+    await clm.worker.drain();
+    expect((await clm.certificates.get(started.certificateId)).state).toBe('active');
+    expect((await call('GET', `/api/v1/providers/${providerId}`)).json.tokenRefused).toBeNull();
+    expect(await clm.prisma.auditEvent.count({ where: { subjectId: providerId, action: 'provider.token_refusal_cleared', actorId: 'procurement' } })).toBe(1);
+    await call('PUT', `/api/v1/providers/${providerId}/sti-pa-account`, { body: { environment: 'sandbox', baseUrl: sandbox.stiPaApi, ...stranger } });
+    expect(await clm.app.get(SpcTokenProbe).probe(providerId, ocn, { reuseStored: false })).toMatchObject({ status: 'failing', refused: true });
+    expect(await outbox('provider.token_refused', providerId)).toHaveLength(2);
   });
 });
 

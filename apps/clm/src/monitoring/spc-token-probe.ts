@@ -4,13 +4,14 @@ import { accountKeyFingerprint } from '@app/acme';
 import { PrismaService } from '@app/db';
 import type { Keystore } from '@app/keystore';
 import { importSpki, tnAuthListForSpc, verifySpcToken } from '@app/shaken';
-import { isStiPaError, StiPaErrorCode } from '@app/sti-pa';
+import { isStiPaError } from '@app/sti-pa';
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../common/clock.js';
 import { KEYSTORE } from '../config/config.module.js';
 import { sealSpcToken } from '../procurement/sealed-spc-token.js';
 import { StiClients } from '../procurement/sti-clients.js';
 import { StiPaTrust } from '../procurement/sti-pa-trust.js';
+import { clearTokenRefusal, flagTokenRefusal, isTokenRefusal } from '../procurement/token-refusal.js';
 import { LifecycleEvents } from '../webhooks/lifecycle-events.service.js';
 
 /** A stored token counts as obtainable while it has this long left (procurement reuses it then). */
@@ -88,8 +89,7 @@ export class SpcTokenProbe {
         });
         await tx.stiPaAccount.update({ where: { id: provider.stiPaAccount!.id }, data: { lastLoginAt: this.clock.now(), lastError: null } });
         await this.audit.record(PROBE, { action: 'spc_token.obtained', subjectType: 'spc_token', subjectId: row.id, details: { providerId, ocn: ocn.code, jti: row.jti, expiresAt: row.expiresAt.toISOString(), by: 'probe' } }, tx);
-        const cleared = await tx.provider.updateMany({ where: { id: providerId, tokenRefusedAt: { not: null } }, data: { tokenRefusedAt: null, tokenRefusedReason: null } });
-        if (cleared.count > 0) await this.audit.record(PROBE, { action: 'provider.token_refusal_cleared', subjectType: 'provider', subjectId: providerId, details: { ocn: ocn.code } }, tx);
+        await clearTokenRefusal(tx, this.audit, providerId, ocn.code, PROBE);
       });
       return { status: 'ok', expiresAt: verified.expiresAt, reused: false };
     } catch (error) {
@@ -111,18 +111,11 @@ export class SpcTokenProbe {
   private async failed(providerId: string, ocn: string, stiPaAccountId: string, error: unknown): Promise<TokenProbeResult> {
     const code = (error as { code?: string }).code ?? 'INTERNAL';
     const reason = (error instanceof Error ? error.message : String(error)).slice(0, 1_000);
-    // The STI-PA said no for this provider/OCN (no current 499-A, no RMD listing, OCN not held);
-    // other errors (outage, login refused, a token that did not verify) are not a refusal.
-    const refused = isStiPaError(error) && (error.code === StiPaErrorCode.FORBIDDEN_OCN || error.code === StiPaErrorCode.REQUEST_REJECTED);
+    const refused = isTokenRefusal(error);
     await this.prisma.transaction(async (tx) => {
       if (isStiPaError(error)) await tx.stiPaAccount.update({ where: { id: stiPaAccountId }, data: { lastError: `${code}: ${reason}` } });
-      if (!refused) return;
-      const wasFlagged = await tx.provider.findUnique({ where: { id: providerId }, select: { tokenRefusedAt: true } });
-      await tx.provider.update({ where: { id: providerId }, data: { tokenRefusedAt: this.clock.now(), tokenRefusedReason: reason } });
-      // One event per refusal episode: a provider refused again on every probe is not news.
-      if (wasFlagged?.tokenRefusedAt === null) {
-        await this.events.emit(tx, { type: 'provider.token_refused', subject: { type: 'provider', id: providerId }, data: { ocn, code, reason }, actor: PROBE });
-      }
+      // One event per refusal episode, shared with procurement's refusals (token-refusal.ts).
+      if (refused) await flagTokenRefusal(tx, this.events, { providerId, ocn, code, reason, at: this.clock.now(), actor: PROBE });
     });
     if (!refused) this.logger.warn({ msg: 'SPC token probe failed', providerId, ocn, code, reason });
     return {

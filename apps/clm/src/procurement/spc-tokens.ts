@@ -4,15 +4,19 @@ import { accountKeyFingerprint } from '@app/acme';
 import { PrismaService, type SpcToken } from '@app/db';
 import type { Keystore } from '@app/keystore';
 import { importSpki, tnAuthListForSpc, verifySpcToken } from '@app/shaken';
-import { isStiPaError, StiPaErrorCode } from '@app/sti-pa';
+import { isStiPaError } from '@app/sti-pa';
 import { AuditService } from '../audit/audit.service.js';
 import { Clock } from '../common/clock.js';
 import { KEYSTORE } from '../config/config.module.js';
+import { LifecycleEvents } from '../webhooks/lifecycle-events.service.js';
 import type { OrderContext } from './order-context.js';
 import { ProcurementError } from './procurement-errors.js';
 import { sealSpcToken } from './sealed-spc-token.js';
 import { StiClients } from './sti-clients.js';
 import { StiPaTrust } from './sti-pa-trust.js';
+import { clearTokenRefusal, flagTokenRefusal, isTokenRefusal } from './token-refusal.js';
+
+const PROCUREMENT = { type: 'system', component: 'procurement' } as const;
 
 /** A stored token is reused only while it has this long left, so it cannot lapse mid-challenge. */
 const MIN_REMAINING_MS = 10 * 60_000;
@@ -32,6 +36,7 @@ export class SpcTokens {
     private readonly clients: StiClients,
     private readonly trust: StiPaTrust,
     private readonly clock: Clock,
+    private readonly events: LifecycleEvents,
     @Inject(KEYSTORE) private readonly keystore: Keystore,
   ) {}
 
@@ -92,10 +97,8 @@ export class SpcTokens {
         },
       });
       await tx.stiPaAccount.update({ where: { id: stiPaAccount.id }, data: { lastLoginAt: this.clock.now(), lastError: null } });
-      if (context.provider.tokenRefusedAt !== null) {
-        await tx.provider.update({ where: { id: context.provider.id }, data: { tokenRefusedAt: null, tokenRefusedReason: null } });
-      }
-      await this.audit.record({ type: 'system', component: 'procurement' }, {
+      await clearTokenRefusal(tx, this.audit, context.provider.id, context.ocn.code, PROCUREMENT);
+      await this.audit.record(PROCUREMENT, {
         action: 'spc_token.obtained', subjectType: 'spc_token', subjectId: row.id,
         details: { providerId: context.provider.id, ocn: context.ocn.code, jti: row.jti, expiresAt: row.expiresAt.toISOString() },
       }, tx);
@@ -110,21 +113,18 @@ export class SpcTokens {
   }
 
   /**
-   * Keeps the STI-PA's answer visible where operators look: the account's last error, and the
-   * provider flagged when the STI-PA refuses it a token (no current 499-A, no RMD listing, an
-   * OCN the API user does not hold).
+   * Keeps the STI-PA's answer visible where operators look: the account's last error, and, when
+   * the STI-PA refuses the provider a token, the provider flagged and provider.token_refused sent
+   * once per refusal episode (token-refusal.ts, the same rule as the token job's probe).
    */
   private async recordStiPaRefusal(context: OrderContext, error: unknown): Promise<void> {
     if (!isStiPaError(error) || !context.provider.stiPaAccount) return;
-    const refused = error.code === StiPaErrorCode.FORBIDDEN_OCN || error.code === StiPaErrorCode.REQUEST_REJECTED;
     await this.prisma.transaction(async (tx) => {
       await tx.stiPaAccount.update({ where: { id: context.provider.stiPaAccount!.id }, data: { lastError: `${error.code}: ${error.message}`.slice(0, 1_000) } });
-      if (!refused) return;
-      await tx.provider.update({ where: { id: context.provider.id }, data: { tokenRefusedAt: this.clock.now(), tokenRefusedReason: error.message.slice(0, 1_000) } });
-      await this.audit.record({ type: 'system', component: 'procurement' }, {
-        action: 'provider.token_refused', subjectType: 'provider', subjectId: context.provider.id,
-        details: { ocn: context.ocn.code, code: error.code },
-      }, tx);
+      if (!isTokenRefusal(error)) return;
+      await flagTokenRefusal(tx, this.events, {
+        providerId: context.provider.id, ocn: context.ocn.code, code: error.code, reason: error.message.slice(0, 1_000), at: this.clock.now(), actor: PROCUREMENT,
+      });
     });
   }
 }
