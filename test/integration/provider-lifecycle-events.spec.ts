@@ -208,6 +208,15 @@ describe('provider and certificate lifecycle events: signing suspension, certifi
     expect(await clm.app.get(SpcTokenProbe).probe(providerId, ocn, { reuseStored: false })).toMatchObject({ status: 'failing', refused: true });
     expect(await outbox('provider.token_refused', providerId)).toHaveLength(2);
   });
+
+  it('readiness: a provider flagged as refused is asked afresh, so a stored token does not hide the refusal', async () => {
+    const target = await activeWithSigner();
+    expect(await clm.prisma.spcToken.count({ where: { providerId: target.providerId, status: 'valid' } })).toBe(1);
+    await call('PUT', `/api/v1/providers/${target.providerId}/sti-pa-account`, { body: { environment: 'sandbox', baseUrl: sandbox.stiPaApi, ...(await sandboxStiPaUser(sandbox, ['ZZ97'])) } });
+    expect(await clm.app.get(SpcTokenProbe).probe(target.providerId, target.ocn, { reuseStored: false })).toMatchObject({ status: 'failing', refused: true });
+    const readiness = (await call('GET', `/api/v1/providers/${target.providerId}/readiness`)).json as { ocns: { items: ReadinessItems }[] };
+    expect(readiness.ocns[0]!.items.spcToken).toMatchObject({ status: 'failing', reason: expect.stringContaining('STI_PA.FORBIDDEN_OCN') });
+  });
 });
 
 async function waitFor(condition: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {

@@ -37,16 +37,19 @@ export async function checkStiCaAccount(prisma: PrismaService, ref: OcnRef): Pro
  * Can an SPC token be had for this OCN (STIR-SHAKEN.md §3)? A stored verified token with time
  * left counts; otherwise the STI-PA is asked exactly as an order would (SpcTokenProbe, which
  * keeps the token for the next order and flags a refusal). When the STI-PA login itself fails
- * the STI-PA is not asked again: repeated bad logins can lock an API user.
+ * the STI-PA is not asked again: repeated bad logins can lock an API user. A provider flagged as
+ * refused is asked afresh, not answered from a stored token: the refusal says the next token
+ * (the next renewal) will not come, so it stays failing until the STI-PA grants one again.
  */
-export async function checkSpcToken(prisma: PrismaService, probe: SpcTokenProbe, ref: OcnRef, login: ReadinessItem, now: Date): Promise<ReadinessItem> {
+export async function checkSpcToken(prisma: PrismaService, probe: SpcTokenProbe, ref: OcnRef, login: ReadinessItem, now: Date, refusedAt: Date | null): Promise<ReadinessItem> {
   if (login.status === 'missing') return missing('SPC tokens come from the STI-PA API user, which is not configured', login.nextStep ?? '');
   if (login.status === 'failing') {
     const stored = await storedToken(prisma, ref, now);
+    if (refusedAt) return failing(`the STI-PA refused a token at ${refusedAt.toISOString()} and cannot be asked again while its login fails`, login.nextStep ?? '');
     if (stored) return ok(`a verified token is stored until ${stored.expiresAt.toISOString()} (a new one cannot be had while the STI-PA login fails)`);
     return failing('no stored token, and none can be requested while the STI-PA login fails (see stiPaAccount)', login.nextStep ?? '');
   }
-  const result = await withinDeadline(probe.probe(ref.providerId, ref.ocn, { reuseStored: true }), SPC_TOKEN_DEADLINE_MS, () => ({
+  const result = await withinDeadline(probe.probe(ref.providerId, ref.ocn, { reuseStored: refusedAt === null }), SPC_TOKEN_DEADLINE_MS, () => ({
     status: 'failing' as const, code: 'STI_PA.TIMEOUT', refused: false,
     reason: `the STI-PA did not grant (or refuse) a token within ${SPC_TOKEN_DEADLINE_MS / 1000} s`,
     nextStep: 'check the STI-PA status, then ask again',

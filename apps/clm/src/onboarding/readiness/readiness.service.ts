@@ -38,7 +38,7 @@ export class ReadinessService {
       signing: checkSigning(provider),
     };
     const ocns = await Promise.all(
-      provider.ocns.map((ocn) => this.checkOcn({ providerId, ocnId: ocn.id, ocn: ocn.code }, providerItems, checkedAt)),
+      provider.ocns.map((ocn) => this.checkOcn({ providerId, ocnId: ocn.id, ocn: ocn.code }, providerItems, provider.tokenRefusedAt, checkedAt)),
     );
     const provItems = { ...providerItems, ocns: checkOcns(providerId, provider.ocns.map((o) => o.code)) };
     return {
@@ -54,6 +54,7 @@ export class ReadinessService {
   private async checkOcn(
     ref: OcnRef,
     providerItems: Readonly<Record<ProviderItemName, ReadinessItem>>,
+    tokenRefusedAt: Date | null,
     now: Date,
   ): Promise<OcnReadinessView> {
     const active = await findActiveCertificate(this.prisma, ref.ocnId);
@@ -63,7 +64,7 @@ export class ReadinessService {
       checkSigner(this.prisma, ref),
     ]);
     // After stiCaAccount: the token is bound to that account's key.
-    const spcToken = await checkSpcToken(this.prisma, this.tokens, ref, providerItems.stiPaAccount, now);
+    const spcToken = await checkSpcToken(this.prisma, this.tokens, ref, providerItems.stiPaAccount, now, tokenRefusedAt);
     const items = { ...providerItems, stiCaAccount, spcToken, activeCertificate, publishedUrl: checkPublishedUrl(active), signer };
     return { ocn: ref.ocn, ready: allOk(items), items };
   }
