@@ -106,6 +106,13 @@ describe('monitoring: STI-PA CRL and CA list, SPC tokens, expiry warnings (integ
     const alerts = await payloads('certificate.revoked');
     expect(alerts).toHaveLength(1);
     expect(alerts[0]).toMatchObject({ subject: { id: certificate.id }, data: { source: 'sti_pa_crl', reason: 'keyCompromise', revokedCertificate: 'leaf', wasActive: true } });
+    // The OCN is not left dark: a renewal with a new key was started, and the alert names it.
+    const replacement = await clm.prisma.certificate.findFirstOrThrow({ where: { renewedFromId: certificate.id }, include: { order: true } });
+    expect(replacement.order).toMatchObject({ kind: 'renew' });
+    expect(replacement.keyId).not.toBe(row.keyId);
+    expect(alerts[0]!.data.replacement).toEqual({ certificateId: replacement.id });
+    await clm.worker.drain();
+    expect((await clm.certificates.get(replacement.id)).state).toBe('active');
 
     // Asking again finds nothing new: one alert per revocation.
     expect(await crl.refreshDue({ force: true })).toEqual([expect.objectContaining({ newlyRevoked: 0 })]);

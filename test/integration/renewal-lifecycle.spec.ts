@@ -267,6 +267,7 @@ describe('renewal through the sandbox with a moving clock (integration)', () => 
     const outright = await http('POST', `/api/v1/certificates/${replacementId}/revoke`, { reason: 'cessationOfOperation' });
     expect(outright.status).toBe(200);
     expect(outright.json).toMatchObject({ state: 'revoked', certificate: { id: replacementId, state: 'revoked' }, replacement: null });
+    expect(outright.json!.notice).toContain(`OCN ${ocn} has no active certificate now`);
     expect(await clm.prisma.certificate.count({ where: { ocn: { code: ocn }, status: 'active' } })).toBe(0);
     state = await sandbox.adminApi<SandboxState>('GET', '/state');
     const replacementSerial = (await clm.prisma.certificate.findUniqueOrThrow({ where: { id: replacementId } })).serial;

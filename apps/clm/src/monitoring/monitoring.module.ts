@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ProcurementModule } from '../procurement/procurement.module.js';
 import { StiClients } from '../procurement/sti-clients.js';
 import { StiPaTrust } from '../procurement/sti-pa-trust.js';
 import { ExpiryWarnings } from './expiry-warnings.js';
@@ -16,6 +17,8 @@ import { StiPaCrlMonitor } from './sti-pa-crl-monitor.js';
  * sessions; renewal and readiness use these.
  */
 @Module({
+  // ProcurementService: an active certificate found on the CRL is replaced at once.
+  imports: [ProcurementModule],
   controllers: [MonitoringController],
   providers: [StiClients, StiPaTrust, StiPaCrlMonitor, StiPaCaListMonitor, SpcTokenProbe, SpcTokenWatch, ExpiryWarnings, MonitoringJobs],
   exports: [StiClients, StiPaTrust, SpcTokenProbe, StiPaCaListMonitor],

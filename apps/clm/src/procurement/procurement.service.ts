@@ -23,6 +23,8 @@ export interface CertificateRequest {
 export interface RenewalOptions {
   /** Overrides the validity the renewed certificate had asked for. */
   readonly validityDays?: number;
+  /** A new key whatever the key rotation says (the renewed certificate was revoked). */
+  readonly freshKey?: boolean;
 }
 
 /** lastErrorCode of an order ended by cancelOrder rather than by a failure of its own. */
@@ -99,7 +101,7 @@ export class ProcurementService {
       renewBeforeDays: current.renewBeforeDays,
       keyRotation: current.keyRotation,
       renewedFromId: current.id,
-      reuseKeyId: rotation === 'never' && !(await keyRetired(this.prisma, current.keyId)) ? current.keyId : null,
+      reuseKeyId: rotation === 'never' && !options.freshKey && !(await keyRetired(this.prisma, current.keyId)) ? current.keyId : null,
     }, actor);
   }
 

@@ -23,6 +23,8 @@ export interface RevocationView {
    * so calls signed just before the swap still verify). Null without `replace`.
    */
   graceHours: number | null;
+  /** Set when the revocation left the OCN without an active certificate (revoked without `replace`). */
+  notice: string | null;
 }
 
 @AdminApi('certificates')
@@ -53,11 +55,15 @@ export class RenewalController {
   ): Promise<RevocationView> {
     const result = await this.revocations.revoke(id, { reason: body.reason, replace: body.replace ?? false }, { type: 'admin', admin: actor });
     void reply.status(result.state === 'revoked' ? 200 : 202);
+    const certificate = await this.certificates.get(id);
+    // Revoking the active certificate without replace is the operator's choice; say what it means.
+    const dark = result.state === 'revoked' && result.wasActive;
     return {
       state: result.state,
-      certificate: await this.certificates.get(id),
+      certificate,
       replacement: result.state === 'revocation_pending' ? await this.certificates.get(result.replacementId) : null,
       graceHours: result.state === 'revocation_pending' ? result.graceHours : null,
+      notice: dark ? `OCN ${certificate.ocn} has no active certificate now: signers get none until a new one is requested (POST /api/v1/certificates)` : null,
     };
   }
 

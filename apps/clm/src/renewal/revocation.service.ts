@@ -27,7 +27,7 @@ export interface RevocationRequest {
 }
 
 export type RevocationResult =
-  | { readonly state: 'revoked'; readonly certificateId: string }
+  | { readonly state: 'revoked'; readonly certificateId: string; readonly wasActive: boolean }
   | {
       readonly state: 'revocation_pending';
       readonly certificateId: string;
@@ -88,7 +88,7 @@ export class RevocationService {
     await this.revokeAtCa(certificate, request.reason);
     await this.markRevoked(certificate, request.reason, actor, 'acme');
     if (request.reason === 'keyCompromise') await this.retireKey(certificate, actor);
-    return { state: 'revoked', certificateId };
+    return { state: 'revoked', certificateId, wasActive: certificate.status === 'active' };
   }
 
   /**
