@@ -54,12 +54,17 @@ describe('one scheduler across replicas', () => {
     const prisma = leader.app.get(PrismaService);
     // The server drops the leader's session (a network partition or an operator would): its lock goes with it.
     // (pg_locks and pg_stat_activity span the server: other test files' replicas are there too.)
-    await prisma.$queryRaw`SELECT pg_terminate_backend(a.pid) FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid
+    // With a timeout, pg_terminate_backend waits until the backend is gone (PostgreSQL 14+);
+    // without one it only signals it, and the heartbeat below could still be answered.
+    await prisma.$queryRaw`SELECT pg_terminate_backend(a.pid, 5000) FROM pg_stat_activity a JOIN pg_locks l ON l.pid = a.pid
       WHERE a.datname = current_database() AND a.application_name = 'shaken-clm scheduler'
         AND l.locktype = 'advisory' AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`;
-    expect(await leader.app.get(SchedulerLeader).tryAcquire()).toBe(false);
+    // Another replica takes over at its next attempt...
     const others = replicas.filter((r) => r !== leader);
     for (const r of others) await r.app.get(SchedulerLeader).tryAcquire();
     expect(others.filter((r) => r.app.get(SchedulerLeader).isLeader())).toHaveLength(1);
+    // ...and the old leader, at its next heartbeat, knows it no longer leads (its session is gone).
+    expect(await leader.app.get(SchedulerLeader).tryAcquire()).toBe(false);
+    expect(replicas.filter((r) => r.app.get(SchedulerLeader).isLeader())).toHaveLength(1);
   });
 });
