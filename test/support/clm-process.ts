@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { Agent, fetch } from 'undici';
 import { freePort } from './ports.js';
 import { stiCrLoopbackHost } from './sti-cr-loopback.js';
 
@@ -21,6 +22,8 @@ export interface StartClmOptions {
    * Ctrl-C would.
    */
   readonly via?: 'node' | 'npm-start';
+  /** The root that issued CLM_TLS_CERT_FILE (PEM): with it, the API is reached and checked over https. */
+  readonly tlsCaPem?: string;
 }
 
 /**
@@ -55,13 +58,14 @@ export async function startClm(env: Record<string, string | undefined>, timeoutM
   child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const baseUrl = `http://127.0.0.1:${port}`;
+  const baseUrl = `${options.tlsCaPem ? 'https' : 'http'}://127.0.0.1:${port}`;
+  const dispatcher = options.tlsCaPem ? new Agent({ connect: { ca: options.tlsCaPem } }) : undefined;
 
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`clm exited with ${child.exitCode} before it was healthy:\n${out}`);
     try {
-      const res = await fetch(`${baseUrl}/healthz`);
+      const res = await fetch(`${baseUrl}/healthz`, dispatcher ? { dispatcher } : {});
       if (res.ok) break;
     } catch {
       // not listening yet
@@ -72,6 +76,7 @@ export async function startClm(env: Record<string, string | undefined>, timeoutM
     }
     await new Promise((r) => setTimeout(r, 150));
   }
+  await dispatcher?.close();
   return {
     baseUrl,
     port,
