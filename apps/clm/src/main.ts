@@ -35,7 +35,14 @@ async function main(): Promise<void> {
     throw error;
   }
   const url = await app.getUrl();
-  log.info({ component: 'http', url, docs: `${url}/docs` }, 'shaken-clm listening');
+  const listen = `${config.api.tls ? 'https' : 'http'}://${config.host.includes(':') ? `[${config.host}]` : config.host}:${new URL(url).port}`;
+  // One line that says whether keys leave this listener encrypted (CLM_TLS_*) and where.
+  const transport = config.api.tls
+    ? `https (certificate ${config.api.tls.certFile})`
+    : config.api.allowPlaintext
+      ? 'plain http (CLM_ALLOW_PLAINTEXT_API: a TLS-terminating proxy must be in front)'
+      : 'plain http (loopback only)';
+  log.info({ component: 'http', url, listen, transport, docs: `${url}/docs` }, `shaken-clm listening on ${listen}: ${transport}`);
   const running = app;
 
   let stopping = false;

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -13,7 +14,11 @@ import type { RuntimeContext } from '../config/config.module.js';
  * and by the end-to-end tests, so both run the same pipes, filters and documentation.
  */
 export async function createHttpApp(runtime: RuntimeContext, log: Pino): Promise<NestFastifyApplication> {
+  // CLM_TLS_CERT_FILE/CLM_TLS_KEY_FILE (checked and matched by loadConfig): this listener hands out
+  // private keys and takes bearer credentials, so it serves HTTPS itself whenever it is configured.
+  const tls = runtime.config.api.tls;
   const adapter = new FastifyAdapter({
+    ...(tls ? { https: { cert: readFileSync(tls.certFile, 'utf8'), key: readFileSync(tls.keyFile, 'utf8') } } : {}),
     loggerInstance: log.child({ component: 'http' }),
     genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => correlationIdFrom(req.headers[CORRELATION_HEADER]),
     requestIdHeader: false,

@@ -26,5 +26,20 @@ export function buildProgram(): Command {
   registerReadinessCommand(program);
   registerSignerCommands(program);
   registerDemoCommand(program);
+  addServerTransportOptions(program);
   return program;
+}
+
+/**
+ * Every command group that talks to the service (it has --server) also takes how to reach it
+ * safely: the CA of an https server, and the explicit opt-in to plain http off loopback
+ * (api-client.ts and server-connection.ts apply them; signer sync refuses the opt-in).
+ */
+function addServerTransportOptions(program: Command): void {
+  for (const group of program.commands) {
+    if (!group.options.some((option) => option.long === '--server')) continue;
+    group
+      .option('--ca-file <file>', 'extra TLS root(s), PEM, for an https server with a private CA (env CLM_CA_FILE)')
+      .option('--insecure-http', 'allow plain http to a non-loopback server: the token crosses the network in cleartext (env CLM_INSECURE_HTTP=true; never for signer sync)');
+  }
 }

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { callApi, runAction, targetFrom } from '../api-client.js';
+import { callApi, runAction, targetFrom, type ServerOptions } from '../api-client.js';
+import { serverTrust, serverUrlProblem } from '../server-connection.js';
 import { runSignerSync } from '../signer-sync/sync-agent.js';
 
 interface SignerView { id: string; name: string; ocns: string[]; createdAt: string; disabledAt: string | null; lastSeenAt: string | null; credential?: string }
@@ -67,31 +68,40 @@ export function registerSignerCommands(program: Command): void {
 
   signer
     .command('sync')
-    .description('keep DIR/key.pem (0600), DIR/cert.pem and DIR/x5u current for a file-based signer (Asterisk, Kamailio, OpenSIPS), swapping them atomically; runs until stopped')
+    .description('keep DIR/key.pem (0600), DIR/cert.pem and DIR/x5u current for a file-based signer (Asterisk, Kamailio, OpenSIPS), swapping them atomically; runs until stopped. ' +
+      '--server must be https:// (http:// only to loopback: the answers carry private keys), --ca-file for a private CA')
     .requiredOption('--ocn <ocn>', 'the OCN whose active key and x5u to keep')
     .requiredOption('--dir <dir>', 'where the files live (created if missing)')
     .option('--credential <credential>', 'signer credential (visible to other users in the process list: prefer --credential-file or CLM_SIGNER_CREDENTIAL)')
     .option('--credential-file <file>', 'file holding the signer credential')
     .option('--exec <command>', 'shell command run after each change (env CLM_SIGNER_DIR, _OCN, _CERTIFICATE_ID, _X5U, _NOT_AFTER, _KEY_FILE, _CERT_FILE)')
     .option('--key-format <format>', 'sec1 (EC PRIVATE KEY) or pkcs8 (PRIVATE KEY)', 'sec1')
-    .option('--ca-file <file>', 'extra TLS root(s) for an https server with a private CA')
     .option('--once', 'install the current pair if it changed, then exit (0 installed or unchanged, 1 failed)')
-    .action(async (opts: { ocn: string; dir: string; credential?: string; credentialFile?: string; exec?: string; keyFormat: string; caFile?: string; once?: boolean }) => {
+    .action(async (opts: { ocn: string; dir: string; credential?: string; credentialFile?: string; exec?: string; keyFormat: string; once?: boolean }) => {
       try {
         if (!OCN_SHAPE.test(opts.ocn)) throw new UsageError(`--ocn must be 4 characters, digits and uppercase letters (got "${opts.ocn}")`);
         if (opts.keyFormat !== 'sec1' && opts.keyFormat !== 'pkcs8') throw new UsageError('--key-format must be sec1 or pkcs8');
-        const server = targetFrom(signer.opts()).server;
+        const target = targetFrom(signer.opts<ServerOptions>());
+        // The answers carry private keys: https, or http to this very host, and no override.
+        if (signer.opts<ServerOptions>().insecureHttp) throw new UsageError('--insecure-http does not apply to signer sync: it receives private keys; use an https:// server');
+        const problem = serverUrlProblem(target.server, { receivesPrivateKeys: true });
+        if (problem) throw new UsageError(problem);
+        try {
+          serverTrust(target.caFile);
+        } catch (error) {
+          throw new UsageError((error as Error).message);
+        }
         const stop = new AbortController();
         process.once('SIGTERM', () => stop.abort());
         process.once('SIGINT', () => stop.abort());
         process.exitCode = await runSignerSync({
-          server,
+          server: target.server,
           credential: signerCredential(opts),
           ocn: opts.ocn,
           dir: resolve(opts.dir),
           keyFormat: opts.keyFormat,
           ...(opts.exec ? { exec: opts.exec } : {}),
-          ...(opts.caFile ? { caFile: opts.caFile } : {}),
+          ...(target.caFile ? { caFile: target.caFile } : {}),
           ...(opts.once ? { once: true } : {}),
           signal: stop.signal,
         });

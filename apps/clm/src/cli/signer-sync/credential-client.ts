@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
 import { Agent, request } from 'undici';
+import { serverTrust, serverUrlProblem } from '../server-connection.js';
 
 /** What GET /signer/v1/credentials/{ocn} answered, as the sync agent needs it. */
 export type PullResult =
@@ -20,7 +19,7 @@ export interface PulledCredential {
 }
 
 export interface CredentialClientOptions {
-  /** Base URL of the service, http(s)://host:port. */
+  /** Base URL of the service: https://host:port, or http:// on loopback only (the answers carry private keys). */
   readonly server: string;
   readonly credential: string;
   /** Extra TLS roots (PEM file) for an https server with a private CA. */
@@ -36,8 +35,11 @@ export class CredentialClient {
   private readonly base: string;
 
   constructor(private readonly options: CredentialClientOptions) {
+    // Checked here too, not only by the command: whatever builds this client, a key never travels in cleartext.
+    const problem = serverUrlProblem(options.server, { receivesPrivateKeys: true });
+    if (problem) throw new Error(problem);
     this.base = options.server.replace(/\/+$/, '');
-    const ca = options.caFile ? [...rootCertificates, readFileSync(options.caFile, 'utf8')] : undefined;
+    const ca = serverTrust(options.caFile);
     // The long-poll keeps a request open up to `wait` seconds: the header timeout must outlast it.
     this.dispatcher = new Agent({ connect: ca ? { ca } : {}, headersTimeout: 120_000, bodyTimeout: 30_000, keepAliveTimeout: 30_000 });
   }
