@@ -70,8 +70,8 @@ describe('filesystem STI-CR in the running service (e2e)', () => {
     expect(readFileSync(join(dataDir, 'sti-cr', publications[0]!.storageKey), 'utf8')).toBe(served.chainPem);
   });
 
-  it('imports a certificate from another STI-CA over the API; after a restart the same x5u serves the same bytes under the same TLS root', async () => {
-    const ca = await TestStiCa.create('E2E Import');
+  it('imports a certificate obtained outside the service (from an STI-CA on the STI-PA CA list) over the API; after a restart the same x5u serves the same bytes under the same TLS root', async () => {
+    const ca = await TestStiCa.fromSandbox(sandbox);
     const target = await onboardOverApi(clm, sandbox);
     const issued = await ca.issue(target.ocn);
     const imported = await ok<{ certificate: CertificateView }>(clm, 'POST', '/api/v1/certificates/import', {

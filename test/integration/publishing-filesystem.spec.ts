@@ -39,7 +39,8 @@ describe('filesystem STI-CR (integration)', () => {
   let active: CertificateView;
 
   beforeAll(async () => {
-    [app, ca] = await Promise.all([startPublishingApp(), TestStiCa.create()]);
+    app = await startPublishingApp();
+    ca = await TestStiCa.fromSandbox(app.sandbox);
     dispatcher = stiCrDispatcher({ caPem: app.listener!.tlsRootPem! });
     target = await app.onboard();
     issued = await ca.issue(target.ocn);
@@ -152,7 +153,8 @@ describe('STI-CR clean-up (integration)', () => {
   const clock = new ManualClock(new Date());
 
   beforeAll(async () => {
-    [app, ca] = await Promise.all([startPublishingApp({ clock }), TestStiCa.create('Cleanup Test')]);
+    app = await startPublishingApp({ clock });
+    ca = await TestStiCa.fromSandbox(app.sandbox);
   });
   afterAll(async () => {
     await app?.close();
@@ -210,7 +212,7 @@ describe('STI-CR jobs on the scheduler leader (integration)', () => {
     expect(registry.getCronJob(CLEANUP_JOB).cronTime.source).toBe('0 50 4 * * *');
     expect(await app.clm.app.get(SchedulerLeader).tryAcquire()).toBe(true);
 
-    const ca = await TestStiCa.create('Jobs Test');
+    const ca = await TestStiCa.fromSandbox(app.sandbox);
     const target = await app.onboard();
     const issued = await ca.issue(target.ocn);
     const posted = await app.api<{ certificate: CertificateView }>('POST', '/api/v1/certificates/import', { ...target, chainPem: issued.chainPem, privateKeyPem: issued.privateKeyPem });

@@ -48,6 +48,7 @@ describe('renewal while the STI-CR store is down (integration, sandbox + s3rver)
     const trust = sandboxTrust(sandbox);
     app = await startPublishingApp({
       clock,
+      sandbox,
       env: {
         CLM_STI_CR_DRIVER: 's3',
         CLM_STI_CR_S3_BUCKET: s3.bucket,

@@ -36,23 +36,21 @@ describe('S3 STI-CR (integration)', () => {
     // The AWS SDK's standard credential chain reads these (the service configures no credentials).
     process.env.AWS_ACCESS_KEY_ID = s3.credentials.accessKeyId;
     process.env.AWS_SECRET_ACCESS_KEY = s3.credentials.secretAccessKey;
-    [app, ca] = await Promise.all([
-      startPublishingApp({
-        clock,
-        env: {
-          CLM_STI_CR_DRIVER: 's3',
-          CLM_STI_CR_S3_BUCKET: s3.bucket,
-          CLM_STI_CR_S3_PREFIX: PREFIX,
-          CLM_STI_CR_S3_REGION: s3.region,
-          CLM_STI_CR_S3_ENDPOINT: s3.endpoint,
-          CLM_STI_CR_S3_PATH_STYLE: 'true',
-          CLM_STI_CR_PUBLIC_URL: front.baseUrl,
-          CLM_STI_CR_MAX_AGE: '172800',
-        },
-        trust: { stiPaRootsPem: [], tlsCaPem: [front.tlsRootPem] },
-      }),
-      TestStiCa.create('S3 Test'),
-    ]);
+    app = await startPublishingApp({
+      clock,
+      env: {
+        CLM_STI_CR_DRIVER: 's3',
+        CLM_STI_CR_S3_BUCKET: s3.bucket,
+        CLM_STI_CR_S3_PREFIX: PREFIX,
+        CLM_STI_CR_S3_REGION: s3.region,
+        CLM_STI_CR_S3_ENDPOINT: s3.endpoint,
+        CLM_STI_CR_S3_PATH_STYLE: 'true',
+        CLM_STI_CR_PUBLIC_URL: front.baseUrl,
+        CLM_STI_CR_MAX_AGE: '172800',
+      },
+      trust: { stiPaRootsPem: [], tlsCaPem: [front.tlsRootPem] },
+    });
+    ca = await TestStiCa.fromSandbox(app.sandbox);
     dispatcher = stiCrDispatcher({ caPem: front.tlsRootPem });
     target = await app.onboard();
   });

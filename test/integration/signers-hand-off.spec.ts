@@ -66,7 +66,8 @@ describe('signer hand-off (integration)', () => {
   let dispatcher: Agent;
 
   beforeAll(async () => {
-    [app, ca] = await Promise.all([startPublishingApp(), TestStiCa.create('Signer Test')]);
+    app = await startPublishingApp();
+    ca = await TestStiCa.fromSandbox(app.sandbox);
     baseUrl = (await app.clm.app.getUrl()).replace('[::1]', '127.0.0.1');
     dispatcher = stiCrDispatcher({ caPem: app.listener!.tlsRootPem! });
   });

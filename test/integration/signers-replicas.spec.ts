@@ -31,7 +31,8 @@ describe('signer hand-off across replicas (integration)', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    [one, ca] = await Promise.all([startPublishingApp({ db }), TestStiCa.create('Replica Test')]);
+    one = await startPublishingApp({ db });
+    ca = await TestStiCa.fromSandbox(one.sandbox);
     // Replicas share the database and the key-encryption key; replica 2 only serves signers.
     two = await startInProcessClm({ db, keystore: one.clm.runtime.keystore });
     twoUrl = (await two.app.getUrl()).replace('[::1]', '127.0.0.1');

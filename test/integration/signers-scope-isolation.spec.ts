@@ -45,7 +45,8 @@ describe('signer scope isolation (integration)', () => {
   }
 
   beforeAll(async () => {
-    [app, ca] = await Promise.all([startPublishingApp(), TestStiCa.create('Isolation Test')]);
+    app = await startPublishingApp();
+    ca = await TestStiCa.fromSandbox(app.sandbox);
     const url = new URL((await app.clm.app.getUrl()).replace('[::1]', '127.0.0.1'));
     [host, port] = [url.hostname, Number(url.port)];
     // Letters in both, so that case variants and lookalikes exist.

@@ -15,7 +15,9 @@ import { OrderWorker } from '../../apps/clm/src/procurement/order-worker.js';
 import { type EmbeddedStiCr, startEmbeddedStiCr } from '../../apps/clm/src/publishing/embedded/embedded-sti-cr.js';
 import { startInProcessClm, type InProcessClm } from './clm-app.js';
 import type { TestDatabase } from './database.js';
-import { freshOcn, testAdmin } from './factories.js';
+import { freshOcn, sandboxStiPaUser, testAdmin } from './factories.js';
+import { sandboxTrust } from './procurement-app.js';
+import { startSandboxProcess, type SandboxProcess } from './sandbox.js';
 import { stiCrLoopbackHost } from './sti-cr-loopback.js';
 
 export interface ApiAnswer<T> {
@@ -31,10 +33,19 @@ export interface PublishingApp {
   readonly listener?: EmbeddedStiCr;
   /** Every TLS root the service trusts for its x5u checks. */
   readonly tlsCaPem: readonly string[];
+  /**
+   * The STI-PA (CA list, CRL) and STI-CA imports are checked against: providers from onboard()
+   * use its STI-PA, and TestStiCa.fromSandbox(sandbox) or the sandbox's ACME issue what it trusts.
+   */
+  readonly sandbox: SandboxProcess;
   /** Admin API over real HTTP on loopback, as a compliance user. */
   api<T = Record<string, unknown>>(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown): Promise<ApiAnswer<T>>;
-  /** A provider with one fresh OCN, and an STI-CA (never contacted) for renewals, through the onboarding services. */
-  onboard(): Promise<{ providerId: string; ocn: string; stiCaId: string }>;
+  /**
+   * A provider with one fresh OCN and an STI-PA API user at the sandbox holding it (environment
+   * `sandbox`), and an STI-CA (never contacted) for renewals, through the onboarding services.
+   * `stiPaAccount: false`: a provider without STI-PA API user.
+   */
+  onboard(options?: { stiPaAccount?: boolean }): Promise<{ providerId: string; ocn: string; stiCaId: string }>;
   close(): Promise<void>;
 }
 
@@ -44,6 +55,8 @@ export interface PublishingAppOptions {
   readonly trust?: StiTrust;
   readonly clock?: Clock;
   readonly db?: TestDatabase;
+  /** Share a sandbox (replicas of one deployment); default a sandbox process of its own, stopped on close. */
+  readonly sandbox?: SandboxProcess;
 }
 
 /**
@@ -67,10 +80,12 @@ export async function startPublishingApp(options: PublishingAppOptions = {}): Pr
       }
     }
   }
-  const tlsCaPem = [...(options.trust?.tlsCaPem ?? []), ...(listener?.tlsRootPem ? [listener.tlsRootPem] : [])];
+  const sandbox = options.sandbox ?? (await startOwnSandbox());
+  const stiPa = sandboxTrust(sandbox);
+  const tlsCaPem = [...(options.trust?.tlsCaPem ?? []), ...stiPa.tlsCaPem, ...(listener?.tlsRootPem ? [listener.tlsRootPem] : [])];
   const clm = await startInProcessClm({
     env,
-    trust: { stiPaRootsPem: options.trust?.stiPaRootsPem ?? [], tlsCaPem },
+    trust: { stiPaRootsPem: [...(options.trust?.stiPaRootsPem ?? []), ...stiPa.stiPaRootsPem], tlsCaPem },
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.db ? { db: options.db } : {}),
   });
@@ -82,6 +97,7 @@ export async function startPublishingApp(options: PublishingAppOptions = {}): Pr
     worker: clm.app.get(OrderWorker),
     ...(listener ? { listener } : {}),
     tlsCaPem,
+    sandbox,
     api: async <T>(method: string, path: string, body?: unknown): Promise<ApiAnswer<T>> => {
       const res = await fetch(`${baseUrl.replace('[::1]', '127.0.0.1')}${path}`, {
         method,
@@ -91,7 +107,7 @@ export async function startPublishingApp(options: PublishingAppOptions = {}): Pr
       const text = await res.text();
       return { status: res.status, json: (text ? JSON.parse(text) : undefined) as T };
     },
-    onboard: async () => {
+    onboard: async (onboardOptions = {}) => {
       const actor = testAdmin();
       const providers = clm.app.get(ProvidersService);
       const ocn = freshOcn();
@@ -101,13 +117,28 @@ export async function startPublishingApp(options: PublishingAppOptions = {}): Pr
         contactEmail: 'stir-shaken@example.net',
       }, actor);
       await providers.addOcn(provider.id, { ocn }, actor);
+      if (onboardOptions.stiPaAccount !== false) {
+        const user = await sandboxStiPaUser(sandbox, [ocn]);
+        await providers.putStiPaAccount(provider.id, { environment: 'sandbox', baseUrl: sandbox.stiPaApi, userId: user.userId, password: user.password }, actor);
+      }
       const ca = await clm.app.get(StiCasService).create({ name: `Import test CA ${randomBytes(3).toString('hex')}`, directoryUrl: 'https://sti-ca.invalid/acme/directory' }, actor);
       return { providerId: provider.id, ocn, stiCaId: ca.id };
     },
     close: async () => {
       await clm.close();
       await listener?.stop();
+      if (!options.sandbox) await sandbox.stop();
       rmSync(scratch, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A sandbox whose clock runs a minute behind: it signs its CRL when first asked, and the STI-PA CRL
+ * must already be in effect for a service clock a test froze (ManualClock) before that moment.
+ */
+async function startOwnSandbox(): Promise<SandboxProcess> {
+  const sandbox = await startSandboxProcess();
+  await sandbox.adminApi('POST', '/clock', { offsetMs: -60_000 });
+  return sandbox;
 }

@@ -1,15 +1,20 @@
 import 'reflect-metadata';
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import {
   certificateChainToPem,
   createCaCertificate,
   type CryptoKeyPair,
   exportPrivateKeyPem,
   generateP256KeyPair,
+  importPrivateKeyPem,
   issueShakenCertificate,
+  parseCertificate,
   type PublicKeyInput,
   type ShakenCertificateParams,
   type X509Certificate,
 } from '@app/shaken';
+import type { SandboxProcess } from './sandbox.js';
 
 const DAY_MS = 86_400_000;
 
@@ -55,6 +60,20 @@ export class TestStiCa {
       crl: CRL,
     });
     return new TestStiCa(root, intermediate, intermediateKeys);
+  }
+
+  /**
+   * The sandbox's own STI-CA, issuing outside ACME with the intermediate key in its data
+   * directory: certificates a provider obtained elsewhere from a CA whose root is on the sandbox
+   * STI-PA's CA list (what import accepts), with any profile a test needs.
+   */
+  static async fromSandbox(sandbox: SandboxProcess): Promise<TestStiCa> {
+    const intermediatePath = sandbox.paths.stiCaIntermediate;
+    const [intermediatePem, keyPem] = await Promise.all([
+      readFile(intermediatePath, 'utf8'),
+      readFile(join(dirname(intermediatePath), 'private', 'sti-ca-intermediate.key'), 'utf8'),
+    ]);
+    return new TestStiCa(parseCertificate(sandbox.stiCaRootPem), parseCertificate(intermediatePem), await importPrivateKeyPem(keyPem, false));
   }
 
   get rootPem(): string {

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { CertificateTrustCheck } from './certificate-trust-check.js';
 import { HaltTestHook } from './halt-test-hook.js';
 import { OrderLedger } from './order-ledger.js';
 import { OrderProcessor } from './order-processor.js';
@@ -26,6 +27,7 @@ import { StiPaTrust } from './sti-pa-trust.js';
   providers: [
     StiClients,
     StiPaTrust,
+    CertificateTrustCheck,
     SpcTokens,
     OrderLedger,
     OrderProcessor,
@@ -42,6 +44,6 @@ import { StiPaTrust } from './sti-pa-trust.js';
     PublishCertificateStep,
     ActivateCertificateStep,
   ],
-  exports: [ProcurementService, OrderWorker],
+  exports: [ProcurementService, OrderWorker, CertificateTrustCheck],
 })
 export class ProcurementModule {}

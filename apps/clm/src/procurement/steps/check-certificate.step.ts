@@ -1,18 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import {
-  checkIssuedCertificate,
-  checkNotRevoked,
-  lintCertificate,
-  readCrlDistributionPoint,
-  ShakenError,
-  tnAuthListForSpc,
-  type X509Certificate,
-} from '@app/shaken';
+import { lintCertificate, readCrlDistributionPoint, type X509Certificate } from '@app/shaken';
 import { Clock } from '../../common/clock.js';
+import { CertificateTrustCheck } from '../certificate-trust-check.js';
 import type { OrderContext } from '../order-context.js';
 import { ProcurementError } from '../procurement-errors.js';
-import { StiClients } from '../sti-clients.js';
-import { StiPaTrust } from '../sti-pa-trust.js';
 import type { OrderStep, StepOutcome } from './order-step.js';
 
 /** A certificate dated ahead of our clock by up to this much is simply waited for. */
@@ -20,18 +11,18 @@ const MAX_CLOCK_SKEW_WAIT_MS = 24 * 3_600_000;
 
 /**
  * downloaded → checked: nothing the CA sent is used before it passes what STIR-SHAKEN.md §4 asks
- * of every issued certificate: it certifies our key, its TNAuthList is the order's, it is valid
- * now, it chains to a root on the STI-PA's approved CA list, nothing on its path is on the STI-PA
- * CRL, and the ATIS-1000080 / SHAKEN CP linter finds no error in it. The first failure ends the
- * order in `failed` with that check's code; the OCN's current certificate stays active.
+ * of every issued certificate (CertificateTrustCheck, shared with import): it certifies our key,
+ * its TNAuthList is the order's, it is valid now, it chains to a root on the STI-PA's approved CA
+ * list, nothing on its path is on the STI-PA CRL; and the ATIS-1000080 / SHAKEN CP linter finds
+ * no error in it. The first failure ends the order in `failed` with that check's code; the OCN's
+ * current certificate stays active.
  */
 @Injectable()
 export class CheckCertificateStep implements OrderStep {
   readonly name = 'checkCertificate' as const;
 
   constructor(
-    private readonly clients: StiClients,
-    private readonly trust: StiPaTrust,
+    private readonly trustCheck: CertificateTrustCheck,
     private readonly clock: Clock,
   ) {}
 
@@ -43,29 +34,15 @@ export class CheckCertificateStep implements OrderStep {
     if (!provider.stiPaAccount) {
       throw new ProcurementError('PROVIDER.STI_PA_ACCOUNT_MISSING', 'the STI-PA CA list and CRL are read with the provider\'s STI-PA API user', false);
     }
-    const stiPa = this.clients.stiPa(provider.stiPaAccount);
-    const trustAnchors = await this.trust.caListAnchors(stiPa, provider.stiPaAccount);
     const now = this.clock.now();
-
     this.waitForNotBefore(certificate.notBefore, now);
-    const crlUrl = context.order.spcToken?.crlUrl ?? stiPa.crlUrl;
-    const { crl, signer } = await this.trust.crl(stiPa, crlUrl, provider.stiPaAccount);
-    const { leaf, path } = await checkIssuedCertificate({
+    const { leaf, path, crl, crlSignatureVerified } = await this.trustCheck.check({
       chain: certificate.chainPem,
       publicKey: certificate.key.publicKeySpki,
-      tnAuthList: tnAuthListForSpc(context.ocn.code),
-      trustAnchors,
-      ...(signer ? { crl: { crl, issuer: signer } } : {}),
-      now,
+      spc: context.ocn.code,
+      account: provider.stiPaAccount,
+      ...(context.order.spcToken?.crlUrl ? { crlUrl: context.order.spcToken.crlUrl } : {}),
     });
-    if (!signer) {
-      // No pinned CRL signer: the CRL is trusted as downloaded over TLS from the STI-PA. A stale
-      // one is still refused, and a listed serial still stops the certificate.
-      if (crl.nextUpdate !== undefined && now.getTime() > crl.nextUpdate.getTime()) {
-        throw new ShakenError('CRL.EXPIRED', `the STI-PA CRL was due to be replaced at ${crl.nextUpdate.toISOString()}`);
-      }
-      checkNotRevoked(path, crl);
-    }
 
     const findings = lintCertificate(leaf, { now });
     const errors = findings.filter((finding) => finding.severity === 'error');
@@ -82,7 +59,7 @@ export class CheckCertificateStep implements OrderStep {
         path: path.map((c: X509Certificate) => c.subject),
         trustAnchor: path.at(-1)?.subject ?? null,
         crlIssuer: crl.issuer,
-        crlSignatureVerified: signer !== undefined,
+        crlSignatureVerified,
         leafCrlUrl: readCrlDistributionPoint(leaf, 'CERT.MALFORMED')?.url ?? null,
         lintWarnings: findings.filter((f) => f.severity === 'warning').map((f) => f.code),
       },

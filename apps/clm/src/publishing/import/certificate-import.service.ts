@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { PrismaService, type Tx } from '@app/db';
+import { PrismaService, type StiPaAccount, type Tx } from '@app/db';
 import type { Keystore } from '@app/keystore';
-import type { LintFinding } from '@app/shaken';
+import { isShakenError, type LintFinding } from '@app/shaken';
+import { isStiPaError } from '@app/sti-pa';
 import { AuditService, type AuditActor } from '../../audit/audit.service.js';
 import type { CertificateView } from '../../certificates/certificate-views.js';
 import { CertificatesService } from '../../certificates/certificates.service.js';
@@ -10,6 +11,7 @@ import { Clock } from '../../common/clock.js';
 import { conflict, DomainError, invalid, notFound } from '../../common/domain-error.js';
 import { KEYSTORE } from '../../config/config.module.js';
 import { privateKeyAad } from '../../common/sealed-secrets.js';
+import { CertificateTrustCheck, type TrustedCertificate } from '../../procurement/certificate-trust-check.js';
 import { IN_FLIGHT_ORDER_STATES } from '../../procurement/order-states.js';
 import { OrderWorker } from '../../procurement/order-worker.js';
 import { examineImportedChain, type ExaminedChain, matchingPkcs8 } from './imported-chain.js';
@@ -41,9 +43,12 @@ interface SealedKey {
 
 /**
  * Brings a certificate the service did not order under management (issue 6): a provider's
- * existing certificate, checked (imported-chain.ts), its key sealed like our own keys, and then
- * handed to the lifecycle exactly where a procured certificate stands after its checks: status
- * `checked` with an order in state `checked`. The order worker then runs the same named steps as
+ * existing certificate, checked (imported-chain.ts for its form, then CertificateTrustCheck, the
+ * very check procurement's checkCertificate step runs: a root on the STI-PA CA list of the
+ * provider's STI-PA environment, nothing on the STI-PA CRL), its key sealed like our own keys,
+ * and then handed to the lifecycle exactly where a procured certificate stands after its checks:
+ * status `checked` with an order in state `checked`. Skipping that step is only sound because
+ * every one of its checks ran here first (STIR-SHAKEN.md §4). The order worker then runs the same named steps as
  * for any certificate: publish to the STI-CR (retried with backoff while the store fails) and
  * activate (superseding the OCN's current certificate in the same transaction). From then on
  * renewal treats it like any other active certificate, at the STI-CA named here.
@@ -56,11 +61,14 @@ export class CertificateImportService {
     private readonly clock: Clock,
     private readonly worker: OrderWorker,
     private readonly certificates: CertificatesService,
+    private readonly trustCheck: CertificateTrustCheck,
     @Inject(KEYSTORE) private readonly keystore: Keystore,
   ) {}
 
   async import(request: CertificateImport, actor: AuditActor): Promise<ImportedCertificate> {
     const examined = examineImportedChain({ chainPem: request.chainPem, spc: request.ocn, now: this.clock.now() });
+    // Before anything is written, and outside the transaction (it reads the STI-PA over the network).
+    const trusted = await this.checkTrust(examined, request);
     const sealed = request.privateKeyPem === undefined ? undefined : await this.seal(examined, request.privateKeyPem);
     const certificateId = await this.prisma.transaction(async (tx) => {
       const { ocnId, stiCaId } = await this.checkTarget(tx, request);
@@ -68,7 +76,7 @@ export class CertificateImportService {
       if (existing) {
         throw new DomainError('CERTIFICATE.ALREADY_MANAGED', 409, `certificate ${existing.id} is this certificate`, { certificateId: existing.id });
       }
-      const keyId = await this.keyFor(tx, examined, sealed);
+      const keyId = await this.keyFor(tx, examined, sealed, { providerId: request.providerId, ocnId, ocn: request.ocn });
       const now = this.clock.now();
       const certificate = await tx.certificate.create({
         data: {
@@ -93,6 +101,9 @@ export class CertificateImportService {
         keyProvided: sealed !== undefined,
         serial: examined.serial,
         issuer: examined.issuer,
+        trustAnchor: trusted.path.at(-1)?.subject ?? null,
+        crlIssuer: trusted.crl.issuer,
+        crlSignatureVerified: trusted.crlSignatureVerified,
         notAfter: examined.notAfter.toISOString(),
         lintWarnings: examined.lintWarnings.map((f) => f.code),
       };
@@ -125,22 +136,62 @@ export class CertificateImportService {
   }
 
   /**
-   * The key row: the one we already hold for this public key (a certificate obtained elsewhere
-   * for a key this service generated), else the one just sealed. A certificate whose key the
+   * STIR-SHAKEN.md §4 for a certificate we did not order: the chain must reach a root on the
+   * STI-PA CA list and nothing on it be on the STI-PA CRL, read with the provider's STI-PA API
+   * user, so the list is the one of its environment. Refusals are 422s with the check's code
+   * (CERT.UNTRUSTED_CHAIN, CERT.REVOKED, CRL.*); an STI-PA that cannot be read is a 503.
+   */
+  private async checkTrust(examined: ExaminedChain, request: CertificateImport): Promise<TrustedCertificate> {
+    const account = await this.stiPaAccountOf(request.providerId);
+    try {
+      return await this.trustCheck.check({
+        chain: examined.chainPem,
+        publicKey: new Uint8Array(examined.leaf.publicKey.rawData),
+        spc: request.ocn,
+        account,
+      });
+    } catch (error) {
+      if (isShakenError(error)) throw invalid(error.code, `the certificate may not be used: ${error.message}`);
+      if (isStiPaError(error)) {
+        throw new DomainError(error.code, 503, `the STI-PA CA list and CRL could not be read to check the certificate (${error.message}); try again later`);
+      }
+      throw error;
+    }
+  }
+
+  private async stiPaAccountOf(providerId: string): Promise<StiPaAccount> {
+    const provider = await this.prisma.provider.findUnique({ where: { id: providerId }, include: { stiPaAccount: true } });
+    if (!provider) throw notFound('PROVIDER.NOT_FOUND', `no provider ${providerId}`);
+    if (!provider.stiPaAccount) {
+      throw invalid('PROVIDER.STI_PA_ACCOUNT_MISSING', `provider ${providerId} has no STI-PA API user; the STI-PA CA list and CRL every certificate is checked against are read with it (PUT /api/v1/providers/{id}/sti-pa-account)`);
+    }
+    return provider.stiPaAccount;
+  }
+
+  /**
+   * The key row. A key the service already holds is reused only when it already serves a
+   * certificate of this provider's OCN (a certificate obtained elsewhere for a key this service
+   * generated). Issue 7: a signer must never get another provider's key by any route, and a
+   * certificate is no proof of holding its key (anyone can certify a public key they read at an
+   * x5u), so any other certificate needs privateKeyPem, which proves possession; a key that
+   * already serves another provider or OCN is not shared even then. A certificate whose key the
    * service holds nowhere cannot be managed: signers would get a certificate without its key.
    */
-  private async keyFor(tx: Tx, examined: ExaminedChain, sealed: SealedKey | undefined): Promise<string> {
-    const held = await tx.privateKey.findUnique({ where: { fingerprint: examined.publicKeyFingerprint } });
-    if (held) {
-      if (held.destroyedAt) throw invalid('KEY.DESTROYED', `the certificate's key ${held.id} was destroyed; it cannot sign again`);
-      if (held.purpose !== 'certificate') throw invalid('IMPORT.KEY_PURPOSE', `the certificate's key ${held.id} is an ACME account key; a certificate key must be its own`);
-      return held.id;
+  private async keyFor(tx: Tx, examined: ExaminedChain, sealed: SealedKey | undefined, scope: { providerId: string; ocnId: string; ocn: string }): Promise<string> {
+    const held = await tx.privateKey.findUnique({ where: { fingerprint: examined.publicKeyFingerprint }, select: { id: true, purpose: true, destroyedAt: true } });
+    if (!held) {
+      if (!sealed) throw keyRequired(scope.ocn);
+      await tx.privateKey.create({ data: { ...sealed, purpose: 'certificate', algorithm: 'ES256', custody: 'software' } });
+      return sealed.id;
     }
-    if (!sealed) {
-      throw invalid('IMPORT.KEY_REQUIRED', "this service does not hold the certificate's private key; send it as privateKeyPem");
+    if (held.purpose !== 'certificate') throw invalid('IMPORT.KEY_PURPOSE', `the certificate's key ${held.id} is an ACME account key; a certificate key must be its own`);
+    const inScope = await tx.certificate.findFirst({ where: { keyId: held.id, providerId: scope.providerId, ocnId: scope.ocnId }, select: { id: true } });
+    if (!inScope && !sealed) throw keyRequired(scope.ocn);
+    if (!inScope && (await tx.certificate.findFirst({ where: { keyId: held.id }, select: { id: true } }))) {
+      throw conflict('IMPORT.KEY_IN_USE', "the certificate's key already serves another provider's or OCN's certificates; a certificate key belongs to one provider's OCN, so certify a key of its own");
     }
-    await tx.privateKey.create({ data: { ...sealed, purpose: 'certificate', algorithm: 'ES256', custody: 'software' } });
-    return sealed.id;
+    if (held.destroyedAt) throw invalid('KEY.DESTROYED', `the certificate's key ${held.id} was destroyed; it cannot sign again`);
+    return held.id;
   }
 
   /** Provider, OCN and STI-CA as for a new order (the same codes as POST /certificates). */
@@ -177,4 +228,8 @@ export class CertificateImportService {
     }
     return { ocnId: ocn.id, stiCaId };
   }
+}
+
+function keyRequired(ocn: string): DomainError {
+  return invalid('IMPORT.KEY_REQUIRED', `this service holds no key of OCN ${ocn}'s certificates for the certificate's public key; send it as privateKeyPem`);
 }

@@ -38,7 +38,9 @@ export interface ExaminedChain {
  * Checks a chain someone else obtained before this service publishes it (issue 6, import):
  * readable, leaf first and each certificate issued by the next, valid now, its TNAuthList exactly
  * the OCN's single SPC (ATIS-1000080 v005 §6.4.1), no lint error from the SHAKEN certificate
- * linter, and small enough for an x5u. Every refusal is a 422 with its own code.
+ * linter, and small enough for an x5u. Every refusal is a 422 with its own code. Only the form:
+ * whether the chain reaches an approved STI-CA root and is not revoked needs the STI-PA CA list
+ * and CRL, and is CertificateTrustCheck's to decide (the import service runs it next).
  */
 export function examineImportedChain(input: { chainPem: string; spc: string; now: Date }): ExaminedChain {
   // STIR-SHAKEN.md §9.3: private keys have been published at x5u URLs. Say so before anything else.
