@@ -8,7 +8,13 @@ import { applyMigrations } from '@app/db';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
 const repoMigrations = fileURLToPath(new URL('../../prisma/migrations', import.meta.url));
-const SEALING = readdirSync(repoMigrations).find((name) => name.endsWith('_seal_spc_tokens'))!;
+const SEALING = sealingMigration();
+
+function sealingMigration(): string {
+  const found = readdirSync(repoMigrations).filter((name) => name.endsWith('_seal_spc_tokens'));
+  if (found.length !== 1) throw new Error(`expected exactly one *_seal_spc_tokens migration in prisma/migrations, found ${found.length}`);
+  return found[0]!;
+}
 
 /**
  * The migration that starts sealing SPC tokens cannot seal the clear ones already stored (SQL has
@@ -36,8 +42,14 @@ describe('migration seal_spc_tokens on a database with clear SPC tokens (integra
     await db?.drop();
   });
 
+  const spcTokenColumns = async (): Promise<string[]> =>
+    (await client.query<{ column_name: string }>(`SELECT column_name FROM information_schema.columns WHERE table_name = 'spc_tokens'`)).rows.map((c) => c.column_name);
+
   it('erases clear tokens, expires the valid ones, keeps the rows and their other statuses', async () => {
-    expect(SEALING).toBeDefined();
+    // The database really is the one before sealing: tokens in clear, no sealed column yet.
+    const columnsBefore = await spcTokenColumns();
+    expect(columnsBefore).toContain('token_jws');
+    expect(columnsBefore).not.toContain('token_sealed');
     const one = async (sql: string, values: unknown[] = []) => (await client.query<{ id: string }>(sql, values)).rows[0]!.id;
     const provider = await one(`INSERT INTO providers (legal_name, frn, contact_email, updated_at) VALUES ('Old Telecom', '0000000001', 'noc@old.example', now()) RETURNING id`);
     const ocn = await one(`INSERT INTO ocns (code, provider_id) VALUES ('0LD1', $1) RETURNING id`, [provider]);
@@ -57,7 +69,7 @@ describe('migration seal_spc_tokens on a database with clear SPC tokens (integra
 
     const rows = (await client.query<{ id: string; status: string; token_sealed: Buffer | null }>(`SELECT id, status, token_sealed FROM spc_tokens`)).rows;
     expect(Object.fromEntries(rows.map((r) => [r.id, [r.status, r.token_sealed]]))).toEqual({ [valid]: ['expired', null], [refused]: ['refused', null] });
-    const columns = (await client.query<{ column_name: string }>(`SELECT column_name FROM information_schema.columns WHERE table_name = 'spc_tokens'`)).rows.map((c) => c.column_name);
+    const columns = await spcTokenColumns();
     expect(columns).toContain('token_sealed');
     expect(columns).not.toContain('token_jws');
   });
