@@ -6,9 +6,11 @@
 // Three processes: this load generator, a real `clm` service (the compiled entry point, its own
 // fresh database on the PostgreSQL at BENCH_DATABASE_URL / DATABASE_URL, default
 // postgresql://postgres@127.0.0.1:5432/postgres, dropped afterwards), and the static server.
-// The service is seeded the fastest realistic way: provider, OCN and STI-CA over the admin API, a
-// certificate from an in-bench STI-CA imported over the API (published to the service's own
-// STI-CR over HTTPS, checked and activated by its worker), and a signer over the API.
+// The service is seeded as an operator would: provider, OCN 818H and the embedded sandbox's demo
+// STI-PA user over the admin API, a certificate procured from the embedded sandbox STI-CA (checked
+// against its STI-PA CA list and CRL, published to the service's own STI-CR over HTTPS and
+// activated by its worker), and a signer over the API. (An import from an in-bench CA is refused:
+// imported chains must reach a root on the STI-PA CA list, STIR-SHAKEN.md §4.)
 // BENCH_SECONDS (default 5) per case after a 1 s warm-up; BENCH_CONNECTIONS (default 64).
 import 'reflect-metadata';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -19,19 +21,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { Pool } from 'undici';
-import {
-  certificateChainToPem,
-  createCaCertificate,
-  exportPrivateKeyPem,
-  generateP256KeyPair,
-  issueShakenCertificate,
-} from '@app/shaken';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const SERVER_URL = process.env.BENCH_DATABASE_URL ?? process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
-const DAY = 86_400_000;
-const CRL = { url: 'https://authenticate-api.iconectiv.com/download/v1/crl', issuerDn: 'L=Bridgewater, ST=NJ, CN=STI-PA CRL, C=US, O=STI-PA' };
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 interface Figure {
@@ -186,35 +179,10 @@ async function adminApi<T>(base: string, token: string, method: string, path: st
   return JSON.parse(text) as T;
 }
 
-/** A provider certificate chain and key as an STI-CA would issue them (ATIS-1000080 profile). */
-async function issueCertificate(ocn: string): Promise<{ chainPem: string; privateKeyPem: string }> {
-  const now = Date.now();
-  const [rootKeys, intermediateKeys, leafKeys] = await Promise.all([generateP256KeyPair(), generateP256KeyPair(), generateP256KeyPair(true)]);
-  const root = await createCaCertificate({ keys: rootKeys, subjectDn: 'C=US, O=Bench STI-CA, CN=Bench SHAKEN ROOT', notBefore: new Date(now - DAY), notAfter: new Date(now + 3650 * DAY) });
-  const intermediate = await createCaCertificate({
-    keys: intermediateKeys,
-    subjectDn: 'C=US, O=Bench STI-CA, CN=Bench SHAKEN Intermediate',
-    notBefore: new Date(now - DAY),
-    notAfter: new Date(now + 365 * DAY),
-    issuer: { certificate: root, privateKey: rootKeys.privateKey },
-    crl: CRL,
-  });
-  const leaf = await issueShakenCertificate({
-    issuer: { certificate: intermediate, privateKey: intermediateKeys.privateKey },
-    subjectPublicKey: leafKeys.publicKey,
-    spc: ocn,
-    legalName: 'Bench Telecom LLC',
-    notBefore: new Date(now - DAY),
-    notAfter: new Date(now + 90 * DAY),
-    crlUrl: CRL.url,
-    crlIssuerDn: CRL.issuerDn,
-  });
-  return { chainPem: certificateChainToPem([leaf, intermediate]), privateKeyPem: await exportPrivateKeyPem(leafKeys.privateKey, 'pkcs8') };
-}
-
-/** Seeds one provider, OCN, STI-CA, active certificate and signer; returns the signer credential and OCN. */
-async function seed(base: string, token: string): Promise<{ ocn: string; credential: string }> {
-  const ocn = `${randomInt(1, 10)}${randomBytes(2).toString('hex').toUpperCase().slice(0, 3)}`;
+/** Seeds one provider, OCN, STI-PA user, active certificate and signer; returns the signer credential and OCN. */
+async function seed(base: string, token: string, sandboxPort: number): Promise<{ ocn: string; credential: string }> {
+  // The embedded sandbox's demo STI-PA user holds 818H (and 709J); the database is the bench's own.
+  const ocn = '818H';
   const provider = await adminApi<{ id: string }>(base, token, 'POST', '/api/v1/providers', {
     legalName: 'Bench Telecom LLC',
     frn: String(randomInt(0, 10_000_000_000)).padStart(10, '0'),
@@ -223,14 +191,18 @@ async function seed(base: string, token: string): Promise<{ ocn: string; credent
     contactEmail: 'noc@example.net',
   });
   await adminApi(base, token, 'POST', `/api/v1/providers/${provider.id}/ocns`, { ocn });
-  const stiCa = await adminApi<{ id: string }>(base, token, 'POST', '/api/v1/sti-cas', { name: 'Bench STI-CA', directoryUrl: 'https://sti-ca.example.net/acme/directory' });
-  const issued = await issueCertificate(ocn);
-  const imported = await adminApi<{ certificate: { id: string } }>(base, token, 'POST', '/api/v1/certificates/import', { providerId: provider.id, ocn, stiCaId: stiCa.id, ...issued });
+  await adminApi(base, token, 'PUT', `/api/v1/providers/${provider.id}/sti-pa-account`, {
+    environment: 'sandbox', baseUrl: `https://127.0.0.1:${sandboxPort}/sti-pa/api/v1`, userId: 'demo', password: 'demo-password',
+  });
+  const stiCas = await adminApi<{ id: string; name: string }[]>(base, token, 'GET', '/api/v1/sti-cas');
+  const stiCa = stiCas.find((ca) => ca.name === 'Sandbox STI-CA');
+  if (!stiCa) throw new Error(`the embedded sandbox STI-CA is not registered: ${JSON.stringify(stiCas)}`);
+  const requested = await adminApi<{ id: string }>(base, token, 'POST', '/api/v1/certificates', { providerId: provider.id, ocn, stiCaId: stiCa.id });
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const view = await adminApi<{ state: string; order?: { lastErrorCode?: string | null } }>(base, token, 'GET', `/api/v1/certificates/${imported.certificate.id}`);
+    const view = await adminApi<{ state: string; order?: { lastErrorCode?: string | null } }>(base, token, 'GET', `/api/v1/certificates/${requested.id}`);
     if (view.state === 'active') break;
-    if (view.state === 'failed' || Date.now() > deadline) throw new Error(`the imported certificate did not become active: ${JSON.stringify(view)}`);
+    if (view.state === 'failed' || Date.now() > deadline) throw new Error(`the procured certificate did not become active: ${JSON.stringify(view)}`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   const signer = await adminApi<{ credential: string }>(base, token, 'POST', '/api/v1/signers', { name: 'bench-sbc', ocns: [ocn] });
@@ -269,6 +241,7 @@ async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'clm-bench-signer-'));
   const token = `clm_admin_bench_${randomBytes(24).toString('hex')}`;
   const port = 20_000 + randomInt(0, 20_000);
+  const sandboxPort = port + 1;
   await sql(SERVER_URL, `CREATE DATABASE "${database}"`);
   let clm: Child | undefined;
   let staticServer: { url: string; child: Child } | undefined;
@@ -280,7 +253,8 @@ async function main(): Promise<void> {
       CLM_DATA_DIR: dataDir,
       CLM_PORT: String(port),
       CLM_HOST: '127.0.0.1',
-      CLM_SANDBOX: 'off',
+      CLM_SANDBOX: 'embedded',
+      CLM_SANDBOX_PORT: String(sandboxPort),
       CLM_ADMIN_TOKEN: token,
       CLM_MASTER_KEY: randomBytes(32).toString('hex'),
       CLM_JOBS_ENABLED: 'true',
@@ -290,7 +264,7 @@ async function main(): Promise<void> {
     });
     const base = `http://127.0.0.1:${port}`;
     await waitHealthy(`${base}/healthz`, clm);
-    const { ocn, credential } = await seed(base, token);
+    const { ocn, credential } = await seed(base, token, sandboxPort);
 
     const path = `/signer/v1/credentials/${ocn}`;
     const auth = { authorization: `Bearer ${credential}` };
