@@ -218,10 +218,7 @@ export async function issueShakenCertificate(params: ShakenCertificateParams): P
     notAfter: params.notAfter,
     serial: params.serial,
     extensions: [
-      new KeyUsagesExtension(KeyUsageFlags.digitalSignature, true),
-      new BasicConstraintsExtension(false, undefined, true),
-      new SubjectKeyIdentifierExtension(await subjectKeyIdentifierHex(params.subjectPublicKey), false),
-      await authorityKeyIdentifier(params.issuer.certificate),
+      ...(await endEntityBaseExtensions(params.issuer.certificate, params.subjectPublicKey)),
       new TnAuthListExtension([{ kind: 'spc', spc: params.spc }]),
       crlDistributionPointExtension({ url: params.crlUrl, issuerDn: params.crlIssuerDn }, 'ISSUANCE.INVALID_CRL_DISTRIBUTION_POINT'),
       new CertificatePolicyExtension([policyOid], false),
@@ -306,10 +303,7 @@ export async function issueEndEntityCertificate(params: EndEntityCertificatePara
     notAfter: params.notAfter,
     serial: params.serial,
     extensions: [
-      new KeyUsagesExtension(KeyUsageFlags.digitalSignature, true),
-      new BasicConstraintsExtension(false, undefined, true),
-      new SubjectKeyIdentifierExtension(await subjectKeyIdentifierHex(params.subjectPublicKey), false),
-      await authorityKeyIdentifier(params.issuer.certificate),
+      ...(await endEntityBaseExtensions(params.issuer.certificate, params.subjectPublicKey)),
     ],
   });
 }
@@ -348,4 +342,17 @@ export async function createCrl(params: CrlParams): Promise<X509Crl> {
     if (cause instanceof ShakenError) throw cause;
     throw new ShakenError('ISSUANCE.SIGNING_FAILED', 'the CRL could not be signed', { cause });
   }
+}
+
+/**
+ * What every end entity we issue carries (ATIS-1000080 v005 §6.4.1): digitalSignature only
+ * (critical), cA=false (critical), its own SKI and the issuer's AKI.
+ */
+async function endEntityBaseExtensions(issuer: X509Certificate, subjectPublicKey: PublicKeyInput): Promise<Extension[]> {
+  return [
+    new KeyUsagesExtension(KeyUsageFlags.digitalSignature, true),
+    new BasicConstraintsExtension(false, undefined, true),
+    new SubjectKeyIdentifierExtension(await subjectKeyIdentifierHex(subjectPublicKey), false),
+    await authorityKeyIdentifier(issuer),
+  ];
 }
