@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { isLoopbackHost } from '@app/local-infra';
 import type { StiCrKey } from './sti-cr-key.js';
 
 /**
@@ -19,7 +19,7 @@ export function publicBaseUrlProblem(value: unknown): string | undefined {
   if (url.username !== '' || url.password !== '') return 'must not contain userinfo';
   if (url.search !== '' || value.includes('?')) return 'must not contain a query';
   if (url.hash !== '' || value.includes('#')) return 'must not contain a fragment';
-  if (isLoopback(url.hostname)) {
+  if (isLoopbackHost(url.hostname)) {
     if (url.protocol !== 'https:' && url.protocol !== 'http:') return 'must be an http(s) URL';
     return undefined;
   }
@@ -36,11 +36,4 @@ export function normalizePublicBaseUrl(value: string): string {
 /** The x5u of `key` under `base`; key characters never need percent-encoding (sti-cr-key.ts). */
 export function x5uFor(base: string, key: StiCrKey): string {
   return `${base}/${key}`;
-}
-
-function isLoopback(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '');
-  if (host === 'localhost') return true;
-  if (isIP(host) === 4) return host.startsWith('127.');
-  return host === '::1';
 }

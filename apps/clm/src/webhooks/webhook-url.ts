@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { isLoopbackHost } from '@app/local-infra';
 
 /**
  * Where deliveries may go: https anywhere, plain http only to this machine (a local relay or a
@@ -16,13 +16,6 @@ export function webhookUrlProblem(raw: string): string | undefined {
   if (url.username !== '' || url.password !== '') return 'url must not contain user information (put credentials in the signing secret instead)';
   if (url.hash !== '') return 'url must not have a fragment';
   if (url.protocol === 'https:') return undefined;
-  if (url.protocol === 'http:') return isLoopback(url.hostname) ? undefined : 'url must use https (plain http is accepted only for loopback receivers)';
+  if (url.protocol === 'http:') return isLoopbackHost(url.hostname) ? undefined : 'url must use https (plain http is accepted only for loopback receivers)';
   return `url must use https (got ${url.protocol.replace(/:$/, '')})`;
-}
-
-function isLoopback(hostname: string): boolean {
-  const host = hostname.replace(/^\[|\]$/g, '');
-  if (host === 'localhost') return true;
-  if (isIP(host) === 4) return host.startsWith('127.');
-  return host === '::1';
 }
