@@ -11,6 +11,7 @@ import { SpcTokenWatch } from '../../apps/clm/src/monitoring/spc-token-watch.js'
 import { StiPaCaListMonitor } from '../../apps/clm/src/monitoring/sti-pa-ca-list-monitor.js';
 import { CRL_REFRESH_MS, StiPaCrlMonitor } from '../../apps/clm/src/monitoring/sti-pa-crl-monitor.js';
 import { openKeyPair } from '../../apps/clm/src/procurement/key-material.js';
+import { RENEWAL_RETRY_AFTER_FAILURE_MS, RenewalScheduler } from '../../apps/clm/src/renewal/renewal-scheduler.service.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { onboardProvider, registerSandboxStiCa, sandboxStiPaUser, testAdmin } from '../support/factories.js';
 import { LoopbackStiCrPublisher } from '../support/loopback-sti-cr-publisher.js';
@@ -34,7 +35,7 @@ describe('monitoring: STI-PA CRL and CA list, SPC tokens, expiry warnings (integ
     await sandbox.adminApi('POST', '/clock', { offsetMs: clock.now().getTime() - Date.now() - SANDBOX_LAG_MS });
   }
 
-  async function http(method: 'GET' | 'POST' | 'PUT', url: string, body?: unknown) {
+  async function http(method: 'GET' | 'POST' | 'PUT' | 'PATCH', url: string, body?: unknown) {
     const res = await clm.app.inject({ method, url, headers: { authorization: `Bearer ${token}` }, ...(body !== undefined ? { payload: body as object } : {}) });
     return { status: res.statusCode, json: res.body ? (JSON.parse(res.body) as Record<string, unknown>) : undefined };
   }
@@ -48,6 +49,22 @@ describe('monitoring: STI-PA CRL and CA list, SPC tokens, expiry warnings (integ
     const view = await clm.certificates.get(started.certificateId);
     expect(view.state).toBe('active');
     return { ...onboarded, ocn: onboarded.ocns[0]!, stiCaId: ca.id, certificate: view };
+  }
+
+  /**
+   * The certificate revoked at the CA behind our back (by its own key, RFC 8555 §7.6), so only
+   * the STI-PA CRL tells us. Returns its key id.
+   */
+  async function revokeAtCaBehindOurBack(certificateId: string, reason: number): Promise<string> {
+    const row = await clm.prisma.certificate.findUniqueOrThrow({ where: { id: certificateId }, include: { key: true } });
+    const certificateKey = await openKeyPair(clm.app.get<Keystore>(KEYSTORE), row.key);
+    const acme = new AcmeClient({ directoryUrl: sandbox.acmeDirectory, accountKey: certificateKey, transport: { trustedCaPem: sandbox.tlsRootPem } });
+    try {
+      await acme.revokeCertificate(new Uint8Array(parseCertificateChain(row.chainPem!)[0]!.rawData), { reason, certificateKey });
+    } finally {
+      await acme.close();
+    }
+    return row.keyId;
   }
 
   const payloads = async (type: string) =>
@@ -83,15 +100,7 @@ describe('monitoring: STI-PA CRL and CA list, SPC tokens, expiry warnings (integ
     expect(first).toEqual([expect.objectContaining({ ok: true, signatureVerified: true, newlyRevoked: 0 })]);
     expect(await crl.refreshDue()).toEqual([]);
 
-    // The certificate is revoked at the CA behind our back (by its own key, RFC 8555 §7.6).
-    const row = await clm.prisma.certificate.findUniqueOrThrow({ where: { id: certificate.id }, include: { key: true } });
-    const certificateKey = await openKeyPair(clm.app.get<Keystore>(KEYSTORE), row.key);
-    const acme = new AcmeClient({ directoryUrl: sandbox.acmeDirectory, accountKey: certificateKey, transport: { trustedCaPem: sandbox.tlsRootPem } });
-    try {
-      await acme.revokeCertificate(new Uint8Array(parseCertificateChain(row.chainPem!)[0]!.rawData), { reason: 1, certificateKey });
-    } finally {
-      await acme.close();
-    }
+    const revokedKeyId = await revokeAtCaBehindOurBack(certificate.id, 1);
 
     // Not due yet: the stored CRL is less than 12 h old.
     await moveTo(new Date(clock.now().getTime() + CRL_REFRESH_MS - 60_000));
@@ -109,7 +118,7 @@ describe('monitoring: STI-PA CRL and CA list, SPC tokens, expiry warnings (integ
     // The OCN is not left dark: a renewal with a new key was started, and the alert names it.
     const replacement = await clm.prisma.certificate.findFirstOrThrow({ where: { renewedFromId: certificate.id }, include: { order: true } });
     expect(replacement.order).toMatchObject({ kind: 'renew' });
-    expect(replacement.keyId).not.toBe(row.keyId);
+    expect(replacement.keyId).not.toBe(revokedKeyId);
     expect(alerts[0]!.data.replacement).toEqual({ certificateId: replacement.id });
     await clm.worker.drain();
     expect((await clm.certificates.get(replacement.id)).state).toBe('active');
@@ -119,6 +128,72 @@ describe('monitoring: STI-PA CRL and CA list, SPC tokens, expiry warnings (integ
     expect(await payloads('certificate.revoked')).toHaveLength(1);
     const status = await http('GET', '/api/v1/monitoring/sti-pa');
     expect(status.json!.crls).toEqual([expect.objectContaining({ issuer: expect.stringContaining('CN=STI-PA CRL'), revokedCount: 1, signatureVerified: true, lastError: null })]);
+  });
+
+  it('retries the replacement of a CRL-revoked active certificate that failed, a day later, with a new key, until the OCN has one again', async () => {
+    const { certificate, ocn } = await activeCertificate();
+    const crl = clm.app.get(StiPaCrlMonitor);
+    const renewals = clm.app.get(RenewalScheduler);
+    const activeOfOcn = () => clm.prisma.certificate.findMany({ where: { ocn: { code: ocn }, status: 'active' }, select: { id: true } });
+    // Key rotation `never` and a reason that does not retire the key: only the revocation itself
+    // makes the retry take a new key.
+    expect((await http('PATCH', `/api/v1/certificates/${certificate.id}/renewal-policy`, { keyRotation: 'never' })).status).toBe(200);
+    const revokedKeyId = await revokeAtCaBehindOurBack(certificate.id, 5);
+
+    // The STI-CA turns every tkauth-01 challenge invalid: the replacement the CRL monitor starts fails.
+    await sandbox.adminApi('POST', '/faults', { refuseChallenges: 1000 });
+    expect(await crl.refreshDue({ force: true })).toEqual([expect.objectContaining({ ok: true, newlyRevoked: 1 })]);
+    expect(await clm.prisma.certificate.findUniqueOrThrow({ where: { id: certificate.id } })).toMatchObject({ status: 'revoked', revocationReason: 'cessationOfOperation' });
+    const failed = await clm.prisma.certificate.findFirstOrThrow({ where: { renewedFromId: certificate.id } });
+    await clm.worker.drain();
+    expect(await clm.certificates.get(failed.id)).toMatchObject({ state: 'failed', order: { state: 'failed', lastErrorCode: 'ACME.CHALLENGE_INVALID' } });
+    expect(await activeOfOcn()).toEqual([]);
+
+    // Reported once; not retried within the retry window, however often the scan runs.
+    expect(await renewals.scan()).toMatchObject({ due: 0, started: 0, failuresReported: 1 });
+    expect(await payloads('certificate.renewal_failed')).toEqual([
+      expect.objectContaining({ subject: { type: 'certificate', id: certificate.id }, data: expect.objectContaining({ renewalId: failed.id, renewedCertificateState: 'revoked' }) }),
+    ]);
+    const failedAt = clock.now().getTime();
+    await moveTo(new Date(failedAt + RENEWAL_RETRY_AFTER_FAILURE_MS - 60_000));
+    expect(await renewals.scan()).toMatchObject({ due: 0, started: 0 });
+
+    // The CA issues again and the window has passed: the scan starts a new replacement, with a new key.
+    await sandbox.adminApi('DELETE', '/faults');
+    await moveTo(new Date(failedAt + RENEWAL_RETRY_AFTER_FAILURE_MS + 60_000));
+    expect(await renewals.scan()).toMatchObject({ due: 1, started: 1, refused: 0, errors: 0 });
+    const retry = await clm.prisma.certificate.findFirstOrThrow({ where: { renewedFromId: certificate.id, id: { not: failed.id } }, include: { order: true } });
+    expect(retry.order).toMatchObject({ kind: 'renew' });
+    expect(retry.keyId).not.toBe(revokedKeyId);
+    expect(retry.keyId).not.toBe(failed.keyId);
+    // In flight: the next scan starts nothing more.
+    expect(await renewals.scan()).toMatchObject({ due: 0, started: 0 });
+    await clm.worker.drain();
+    expect((await clm.certificates.get(retry.id)).state).toBe('active');
+    expect(await activeOfOcn()).toEqual([{ id: retry.id }]);
+    expect((await clm.certificates.get(certificate.id)).state).toBe('revoked');
+    // The OCN has its certificate again: nothing left to do.
+    await moveTo(new Date(clock.now().getTime() + RENEWAL_RETRY_AFTER_FAILURE_MS + 60_000));
+    expect(await renewals.scan()).toMatchObject({ due: 0, started: 0 });
+  });
+
+  it('does not replace the active certificate an operator revoked without replace, even once the CRL lists it', async () => {
+    const { certificate, ocn } = await activeCertificate();
+    const revoked = await http('POST', `/api/v1/certificates/${certificate.id}/revoke`, { reason: 'cessationOfOperation' });
+    expect(revoked.json).toMatchObject({ state: 'revoked', notice: expect.stringContaining(`OCN ${ocn} has no active certificate now`) });
+    // The CRL lists its serial now; the monitor leaves a certificate already revoked as it is.
+    const { serial } = await clm.prisma.certificate.findUniqueOrThrow({ where: { id: certificate.id } });
+    const state = await sandbox.adminApi<{ stiPa: { crl: { revokedSerials: string[] } } }>('GET', '/state');
+    expect(state.stiPa.crl.revokedSerials).toContain(serial);
+    expect(await clm.app.get(StiPaCrlMonitor).refreshDue({ force: true })).toEqual([expect.objectContaining({ ok: true, newlyRevoked: 0 })]);
+
+    const renewals = clm.app.get(RenewalScheduler);
+    for (const at of [clock.now().getTime(), clock.now().getTime() + RENEWAL_RETRY_AFTER_FAILURE_MS + 60_000]) {
+      await moveTo(new Date(at));
+      expect(await renewals.scan()).toMatchObject({ due: 0, started: 0 });
+    }
+    expect(await clm.prisma.certificate.count({ where: { renewedFromId: certificate.id } })).toBe(0);
+    expect(await clm.prisma.certificate.count({ where: { ocn: { code: ocn }, status: 'active' } })).toBe(0);
   });
 
   it('marks every certificate issued by a revoked STI-CA intermediate revoked, and notes the root leaving the CA list', async () => {

@@ -23,7 +23,7 @@ export interface CertificateRequest {
 export interface RenewalOptions {
   /** Overrides the validity the renewed certificate had asked for. */
   readonly validityDays?: number;
-  /** A new key whatever the key rotation says (the renewed certificate was revoked). */
+  /** A new key whatever the key rotation says (the renewed certificate was revoked); required to renew a `revoked` one. */
   readonly freshKey?: boolean;
 }
 
@@ -88,8 +88,11 @@ export class ProcurementService {
   async requestRenewal(certificateId: string, actor: AuditActor, options: RenewalOptions = {}): Promise<StartedOrder> {
     const current = await this.prisma.certificate.findUnique({ where: { id: certificateId }, include: { ocn: true, stiCa: true } });
     if (!current) throw notFound('CERTIFICATE.NOT_FOUND', `no certificate ${certificateId}`);
-    if (!['active', 'superseded', 'expired'].includes(current.status)) {
-      throw conflict('CERTIFICATE.NOT_RENEWABLE', `certificate ${certificateId} is ${current.status}; only issued certificates are renewed`);
+    // A revoked certificate is renewed only to replace it (the renewal scan's revokedUnreplaced),
+    // and never with its key: the CA has withdrawn it, so nothing of it is carried forward.
+    const replacingRevoked = current.status === 'revoked' && options.freshKey === true;
+    if (!['active', 'superseded', 'expired'].includes(current.status) && !replacingRevoked) {
+      throw conflict('CERTIFICATE.NOT_RENEWABLE', `certificate ${certificateId} is ${current.status}; only issued certificates are renewed (a revoked one only with a new key)`);
     }
     const rotation = current.keyRotation ?? current.stiCa.keyRotation;
     return this.start({

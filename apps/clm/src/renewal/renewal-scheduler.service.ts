@@ -45,11 +45,13 @@ export interface RenewalScanSummary {
 }
 
 /**
- * Renews what is due (issue 5): an `active` certificate whose renewAt has passed, with no order
- * in flight for its OCN and STI-CA and no failed renewal in the last day. Every replica may scan
- * at once; each certificate is claimed (renewal-claim.ts) and re-checked in a fresh snapshot
- * before procurement starts its renewal, so a certificate is never renewed twice. The renewed
- * certificate stays active until procurement activates the new one (which supersedes it).
+ * Renews what is due (issue 5): an `active` certificate whose renewAt has passed, or the OCN's
+ * active certificate that the STI-PA CRL revoked and that nothing has replaced yet (see
+ * revokedUnreplaced), with no order in flight for its OCN and STI-CA and no failed renewal in the
+ * last day. Every replica may scan at once; each certificate is claimed (renewal-claim.ts) and
+ * re-checked in a fresh snapshot before procurement starts its renewal, so a certificate is never
+ * renewed twice. The renewed certificate stays active until procurement activates the new one
+ * (which supersedes it).
  */
 @Injectable()
 export class RenewalScheduler {
@@ -111,9 +113,12 @@ export class RenewalScheduler {
     return this.prisma.transaction(async (tx): Promise<ClaimOutcome> => {
       if (!(await tryClaimForRenewal(tx, certificateId))) return 'busy';
       // A fresh statement after the claim: it sees every renewal a previous holder committed.
-      if (!(await this.stillDue(tx, certificateId))) return 'not_due';
+      const due = await this.stillDue(tx, certificateId);
+      if (!due) return 'not_due';
       try {
-        await this.procurement.requestRenewal(certificateId, actor);
+        // The revoked certificate's key is not reused, whatever the key rotation says: the
+        // replacement the CRL monitor started did the same (sti-pa-crl-monitor.ts startReplacement).
+        await this.procurement.requestRenewal(certificateId, actor, due === 'revoked' ? { freshKey: true } : {});
         return 'started';
       } catch (error) {
         if (!(error instanceof DomainError)) throw error;
@@ -125,14 +130,16 @@ export class RenewalScheduler {
     }, { retries: 0, timeoutMs: 60_000 });
   }
 
-  private async stillDue(tx: Tx, certificateId: string): Promise<boolean> {
+  /** The scan's two branches for one certificate: which one it is due by, if still due. */
+  private async stillDue(tx: Tx, certificateId: string): Promise<'active' | 'revoked' | undefined> {
     const now = this.clock.now();
     const retryCutoff = new Date(now.getTime() - RENEWAL_RETRY_AFTER_FAILURE_MS);
-    const rows = await tx.$queryRaw<{ id: string }[]>`
-      SELECT c.id::text AS id FROM certificates c
-      WHERE c.id = ${certificateId}::uuid AND c.status = 'active' AND c.renew_at <= ${now}
+    const rows = await tx.$queryRaw<{ status: 'active' | 'revoked' }[]>`
+      SELECT c.status::text AS status FROM certificates c
+      WHERE c.id = ${certificateId}::uuid
+        AND ((${activeAndDue(now)}) OR (${revokedUnreplaced()}))
         AND ${dueCondition(retryCutoff)}`;
-    return rows.length === 1;
+    return rows[0]?.status;
   }
 
   /** Procurement would not start the renewal (provider suspended, STI-PA account removed...). */
@@ -153,8 +160,9 @@ export class RenewalScheduler {
   /**
    * Renewal orders that procurement ended in `failed` and nobody was told about yet: each gets one
    * certificate.renewal_failed event (subject: the certificate being renewed, which is still
-   * active) and a marker on the failed certificate's timeline, in one transaction. The failed
-   * order's row lock makes concurrent reporters take turns; the marker makes the second one stop.
+   * active, or the revoked one it was to replace) and a marker on the failed certificate's
+   * timeline, in one transaction. The failed order's row lock makes concurrent reporters take
+   * turns; the marker makes the second one stop.
    */
   async reportFailedRenewals(): Promise<number> {
     const candidates = await this.prisma.$queryRaw<{ id: string }[]>`
@@ -193,17 +201,64 @@ export class RenewalScheduler {
 }
 
 /**
- * The scan's query: due certificate ids, oldest renewAt first (index certificates(status,
- * renew_at)). Exported so bench/renewal.ts can EXPLAIN exactly what the scan runs.
+ * The scan's query: due certificate ids, revoked unreplaced ones first (their OCN has no active
+ * certificate now), then active ones oldest renewAt first. A UNION ALL of two branches, each with
+ * its own ORDER BY and LIMIT, so the active branch keeps its index scan on
+ * certificates(status, renew_at) instead of one OR that would read every certificate. Exported so
+ * bench/renewal.ts can EXPLAIN exactly what the scan runs.
  */
 export function dueCertificatesQuery(now: Date, limit: number): Prisma.Sql {
   const retryCutoff = new Date(now.getTime() - RENEWAL_RETRY_AFTER_FAILURE_MS);
   return Prisma.sql`
-    SELECT c.id::text AS id FROM certificates c
-    WHERE c.status = 'active' AND c.renew_at <= ${now}
-      AND ${dueCondition(retryCutoff)}
-    ORDER BY c.renew_at, c.id
+    SELECT due.id::text AS id FROM (
+      (SELECT c.id, 0 AS branch, c.revoked_at AS since FROM certificates c
+        WHERE ${revokedUnreplaced()} AND ${dueCondition(retryCutoff)}
+        ORDER BY c.revoked_at, c.id
+        LIMIT ${limit})
+      UNION ALL
+      (SELECT c.id, 1 AS branch, c.renew_at AS since FROM certificates c
+        WHERE ${activeAndDue(now)} AND ${dueCondition(retryCutoff)}
+        ORDER BY c.renew_at, c.id
+        LIMIT ${limit})
+    ) due
+    ORDER BY due.branch, due.since, due.id
     LIMIT ${limit}`;
+}
+
+/** The certificate aliased `c` is the OCN's active one and its renewAt has passed. */
+function activeAndDue(now: Date): Prisma.Sql {
+  return Prisma.sql`c.status = 'active' AND c.renew_at <= ${now}`;
+}
+
+/**
+ * The certificate aliased `c` was the OCN's active certificate when the STI-PA CRL listed it, and
+ * nothing has taken its place: the replacement the CRL monitor started (sti-pa-crl-monitor.ts
+ * markRevoked) failed or could not be started, and without this branch nothing would retry it,
+ * leaving the OCN without a certificate for good (issue 5: no moment without an active
+ * certificate; renewal goes on forever). Its certificate.revoked event says so (source
+ * `sti_pa_crl`, was `active`).
+ *
+ * Only that source: a certificate an operator revoked without `replace` (revocation.service.ts,
+ * source `acme`) left the OCN dark by their explicit choice, which a scan must not undo; nor does
+ * the CRL later listing that serial turn it into this case (the CRL monitor only moves
+ * certificates that are still active or superseded).
+ *
+ * It must also be the OCN's newest certificate that did not fail (any STI-CA: one active
+ * certificate per OCN, certificates_one_active_per_ocn): a newer one, in flight, active, or
+ * revoked in turn (by an operator, or by the CRL, when that one is the candidate), answers or
+ * overrules the need. And the OCN must have no active certificate.
+ */
+function revokedUnreplaced(): Prisma.Sql {
+  return Prisma.sql`
+    c.status = 'revoked'
+    AND EXISTS (
+      SELECT 1 FROM certificate_events e
+      WHERE e.certificate_id = c.id AND e.type = 'certificate.revoked'
+        AND e.details->>'source' = 'sti_pa_crl' AND e.details->>'was' = 'active')
+    AND NOT EXISTS (SELECT 1 FROM certificates a WHERE a.ocn_id = c.ocn_id AND a.status = 'active')
+    AND NOT EXISTS (
+      SELECT 1 FROM certificates n
+      WHERE n.ocn_id = c.ocn_id AND n.created_at > c.created_at AND n.status <> 'failed')`;
 }
 
 /**
