@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import pg from 'pg';
 import { DATABASE_URL } from '../config/config.module.js';
 import { HandOffState } from './hand-off-state.js';
@@ -25,7 +25,7 @@ const BOOT_WAIT_MS = 5_000;
  * exponential backoff.
  */
 @Injectable()
-export class HandOffChangeListener implements OnModuleInit, OnApplicationShutdown {
+export class HandOffChangeListener implements OnModuleInit, OnModuleDestroy, OnApplicationShutdown {
   private readonly logger = new Logger('SignerHandOff');
   private client: pg.Client | undefined;
   private stopped = false;
@@ -43,6 +43,15 @@ export class HandOffChangeListener implements OnModuleInit, OnApplicationShutdow
   async onModuleInit(): Promise<void> {
     const first = this.connect();
     await Promise.race([first, new Promise((resolve) => setTimeout(resolve, BOOT_WAIT_MS).unref())]);
+  }
+
+  /**
+   * Stop reacting before the database client goes (PrismaService disconnects in its own
+   * onModuleDestroy): a notification arriving during shutdown would otherwise reload through a
+   * closed pool and report a lost listener that is only being stopped.
+   */
+  onModuleDestroy(): void {
+    this.stopped = true;
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -92,7 +101,9 @@ export class HandOffChangeListener implements OnModuleInit, OnApplicationShutdow
   }
 
   private reload(reason: string): void {
+    if (this.stopped) return;
     this.state.reload().catch((error: unknown) => {
+      if (this.stopped) return;
       // The session that notified may still be up while queries fail: stop trusting the view.
       this.logger.warn({ msg: 'hand-off view reload failed', component: 'signers', reason, error: error instanceof Error ? error.message : String(error) });
       if (this.client) this.lost(this.client, 'reload failed');
