@@ -39,6 +39,8 @@ export function createRootLogger(level: LogLevel, destination?: NodeJS.WritableS
   );
 }
 
+const NEST_BOOT_CONTEXTS = new Set(['NestFactory', 'NestApplication', 'InstanceLoader', 'RoutesResolver', 'RouterExplorer']);
+
 /** Lets Nest's own Logger calls (and ours through `new Logger(ctx)`) land in the pino stream. */
 export class PinoNestLogger implements LoggerService {
   constructor(private readonly root: Pino) {}
@@ -53,6 +55,9 @@ export class PinoNestLogger implements LoggerService {
   private write(level: 'info' | 'error' | 'warn' | 'debug' | 'trace' | 'fatal', message: unknown, rest: unknown[]): void {
     // Nest passes the context name last; an Error's stack (for `error`) comes before it.
     const context = typeof rest.at(-1) === 'string' ? (rest.pop() as string) : undefined;
+    // Nest's start-up chatter (a line per module and route) drowns the one line per component
+    // the operator needs: it stays available at debug.
+    if (level === 'info' && context !== undefined && NEST_BOOT_CONTEXTS.has(context)) level = 'debug';
     const stack = level === 'error' && typeof rest[0] === 'string' ? (rest.shift() as string) : undefined;
     if (typeof message === 'object' && message !== null) {
       const { msg, ...fields } = message as Record<string, unknown> & { msg?: string };
