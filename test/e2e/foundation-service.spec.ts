@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
@@ -165,6 +165,24 @@ describe('service on its embedded defaults (no DATABASE_URL)', () => {
     expect(printedAdminToken(clm.output())).toBeUndefined();
     const res = await fetch(`${clm.baseUrl}/api/v1/admin-tokens`, { headers: { authorization: `Bearer ${token}` } });
     expect(res.status).toBe(200);
+    expect(await clm.stop('SIGINT')).toBe(0);
+    clm = undefined;
+  });
+
+  it('stops with an error when its own PostgreSQL dies under it, and the next start brings it back', async () => {
+    clm = await startClm({ DATABASE_URL: undefined, CLM_DATA_DIR: dataDir }, 30_000);
+    const running = clm;
+    const exited = new Promise<number | null>((resolve) => running.child.once('exit', (code) => resolve(code)));
+    // The postmaster's pid is the first line of postmaster.pid; SIGQUIT is its immediate shutdown (a crash, for us).
+    const postmaster = Number(readFileSync(join(dataDir, 'postgres', 'pgdata', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    process.kill(postmaster, 'SIGQUIT');
+    const code = await Promise.race([exited, new Promise<'still running'>((r) => setTimeout(() => r('still running'), 20_000))]);
+    expect(code).toBe(1);
+    expect(running.output()).toContain('a component the service needs stopped');
+    expect(running.output()).toMatch(/"msg":"stopped"/);
+
+    clm = await startClm({ DATABASE_URL: undefined, CLM_DATA_DIR: dataDir }, 30_000);
+    expect((await fetch(`${clm.baseUrl}/readyz`)).status).toBe(200);
     expect(await clm.stop('SIGINT')).toBe(0);
     clm = undefined;
   });

@@ -46,17 +46,23 @@ async function main(): Promise<void> {
   const running = app;
 
   let stopping = false;
-  const shutdown = async (signal: string) => {
+  const shutdown = async (signal: string, exitCode = 0) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down');
     await running.close();
     await prepared.stop();
     log.info('stopped');
-    process.exit(0);
+    process.exit(exitCode);
   };
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  // Our own database gone: stop with an error (a supervisor restarts us, and the next start
+  // brings it back) instead of running on with every request and job failing.
+  void prepared.componentFailure.then((reason) => {
+    log.fatal({ component: 'database', reason }, 'a component the service needs stopped; shutting down');
+    void shutdown('component failure', 1);
+  });
 }
 
 /**

@@ -33,6 +33,11 @@ export interface EmbeddedPostgres {
   readonly pgdata: string;
   /** Fast shutdown (SIGINT: connections closed, checkpoint written); idempotent. */
   stop(): Promise<void>;
+  /**
+   * Settles only if the server exits on its own after it started (killed, crashed, out of disk),
+   * never after stop(): with how it ended and its last log lines, so the owner can stop too.
+   */
+  readonly unexpectedExit: Promise<string>;
 }
 
 const SUPERUSER = 'postgres';
@@ -85,7 +90,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
         await server.stop();
         throw error;
       }
-      return { url: connectionUrl(password, port, database), port, pgdata, stop: server.stop };
+      return { url: connectionUrl(password, port, database), port, pgdata, stop: server.stop, unexpectedExit: server.unexpectedExit };
     } catch (error) {
       // A port picked here can be taken by someone else before the server binds it: pick again.
       const portTaken = error instanceof DbError && /could not bind|Address already in use/i.test(error.message);
@@ -195,6 +200,7 @@ function initialise(initdb: string, dataDir: string, pgdata: string, passwordFil
 
 interface RunningServer {
   stop(): Promise<void>;
+  readonly unexpectedExit: Promise<string>;
 }
 
 function launch(binary: string, pgdata: string, port: number, owner: OsUser | undefined, log?: (line: string) => void): Promise<RunningServer> {
@@ -215,7 +221,15 @@ function launch(binary: string, pgdata: string, port: number, owner: OsUser | un
   const killOnExit = () => signal(child, 'SIGINT');
   process.once('exit', killOnExit);
 
+  let stopRequested = false;
+  let ready = false;
+  const unexpectedExit = new Promise<string>((report) => {
+    child.once('exit', (code, sig) => {
+      if (ready && !stopRequested) report(`PostgreSQL exited (${sig ?? `code ${code}`}): ${recent.slice(-5).join(' | ')}`);
+    });
+  });
   const stop = async (): Promise<void> => {
+    stopRequested = true;
     process.removeListener('exit', killOnExit);
     if (hasExited(child)) return;
     signal(child, 'SIGINT');
@@ -233,7 +247,8 @@ function launch(binary: string, pgdata: string, port: number, owner: OsUser | un
     const watchReady = (line: string) => {
       if (!line.includes(READY_LINE)) return;
       clearTimeout(timer);
-      resolveStart({ stop });
+      ready = true;
+      resolveStart({ stop, unexpectedExit });
     };
     forwardLines(child, watchReady);
     child.once('error', (error) => {

@@ -12,6 +12,11 @@ export interface PreparedRuntime {
   readonly runtime: RuntimeContext;
   /** Stops what preparation started (the embedded PostgreSQL), in reverse order. */
   stop(): Promise<void>;
+  /**
+   * Settles if something preparation started and the service cannot run without dies under it
+   * (the embedded PostgreSQL): the service then stops rather than answer 503s forever.
+   */
+  readonly componentFailure: Promise<string>;
 }
 
 /**
@@ -22,12 +27,14 @@ export interface PreparedRuntime {
 export async function prepareRuntime(config: ClmConfig, log: Pino): Promise<PreparedRuntime> {
   prepareDataDir(config.dataDir);
   const stops: Array<() => Promise<void>> = [];
+  let componentFailure = new Promise<string>(() => undefined);
   try {
     let databaseUrl = config.databaseUrl;
     if (databaseUrl === undefined) {
       const dataDir = join(config.dataDir, 'postgres');
       const pg = await startEmbeddedPostgres({ dataDir, port: config.embeddedPostgresPort || undefined });
       stops.push(() => pg.stop());
+      componentFailure = pg.unexpectedExit.then((how) => `the embedded PostgreSQL stopped: ${how}`);
       databaseUrl = pg.url;
       log.info({ component: 'database', mode: 'embedded', dataDir, url: redactUrl(pg.url) }, 'embedded PostgreSQL running');
     } else {
@@ -61,6 +68,7 @@ export async function prepareRuntime(config: ClmConfig, log: Pino): Promise<Prep
       : undefined;
     return {
       runtime: { config, databaseUrl, keystore, trust, embeddedSandbox },
+      componentFailure,
       stop: async () => {
         for (const stop of stops.reverse()) await stop();
       },
