@@ -289,4 +289,37 @@ describe('certificate import (integration)', () => {
     expect(row).toMatchObject({ status: 'active', keyId: held.keyId });
     expect(parseCertificate(row.chainPem!.split(/(?<=-----END CERTIFICATE-----\n)/)[0]!).serialNumber).toBe(renewed.leaf.serialNumber);
   });
+
+  it("refuses a new certificate for a key condemned by keyCompromise (on the STI-PA CRL, or a revocation pending), with or without the key, and writes nothing", async () => {
+    for (const condemnation of ['crl', 'pending'] as const) {
+      const target = await onboard();
+      const first = await issueAtSandbox(sandbox, target.stiPaUser, target.ocn);
+      const a = (await app.api<Imported>('POST', '/api/v1/certificates/import', {
+        providerId: target.providerId, ocn: target.ocn, stiCaId: target.stiCaId, chainPem: first.chainPem, privateKeyPem: first.privateKeyPem,
+      })).json.certificate.id;
+      await app.worker.drain();
+      if (condemnation === 'crl') {
+        // What StiPaCrlMonitor records for a leaf the STI-PA CRL lists with reason keyCompromise.
+        await app.prisma.certificate.update({ where: { id: a }, data: { status: 'revoked', revokedAt: new Date(), revocationReason: 'keyCompromise' } });
+      } else {
+        // What RevocationService journals first for a keyCompromise revoke-with-replace still waiting for its replacement.
+        await app.prisma.certificateEvent.create({ data: { certificateId: a, at: new Date(), type: 'revocation.requested', details: { reason: 'keyCompromise', replace: true } } });
+      }
+      const key = await app.prisma.certificate.findUniqueOrThrow({ where: { id: a }, select: { keyId: true } });
+      expect(await app.prisma.privateKey.findUniqueOrThrow({ where: { id: key.keyId } })).toMatchObject({ destroyedAt: null });
+      const before = await rowCounts();
+
+      // The same key certified again elsewhere: neither the held key nor the key in hand brings it back.
+      const renewed = await issueAtSandbox(sandbox, target.stiPaUser, target.ocn, first.keys);
+      for (const privateKeyPem of [undefined, first.privateKeyPem]) {
+        const posted = await app.api<{ code: string; detail: string }>('POST', '/api/v1/certificates/import', {
+          providerId: target.providerId, ocn: target.ocn, stiCaId: target.stiCaId, chainPem: renewed.chainPem, ...(privateKeyPem ? { privateKeyPem } : {}),
+        });
+        expect(posted.status, `${condemnation} ${JSON.stringify(posted.json)}`).toBe(422);
+        expect(posted.json.code).toBe('KEY.RETIRED');
+        expect(posted.json.detail).toContain(key.keyId);
+      }
+      expect(await rowCounts()).toEqual(before);
+    }
+  });
 });

@@ -7,6 +7,7 @@ import { Clock } from '../common/clock.js';
 import { conflict, DomainError, invalid, notFound } from '../common/domain-error.js';
 import { KEYSTORE } from '../config/config.module.js';
 import { HaltTestHook } from './halt-test-hook.js';
+import { keyRetired } from './key-retirement.js';
 import { newSealedP256Key } from './key-material.js';
 import { INITIAL_CERTIFICATE_STATUS, IN_FLIGHT_ORDER_STATES } from './order-states.js';
 import { OrderWorker } from './order-worker.js';
@@ -207,20 +208,4 @@ export class ProcurementService {
     }
     return { ocnId: ocn.id };
   }
-}
-
-/**
- * A key no new certificate may reuse (key rotation `never` notwithstanding): destroyed, or named
- * in a keyCompromise revocation (asked of us, or found on the STI-PA CRL) of any certificate that
- * holds it. RFC 5280 §5.3.1: keyCompromise means the private key must be presumed known to others,
- * so a certificate for it, however new, lets them sign as the OCN.
- */
-export async function keyRetired(db: Pick<Tx, '$queryRaw'>, keyId: string): Promise<boolean> {
-  const rows = await db.$queryRaw<{ retired: boolean }[]>`
-    SELECT EXISTS (SELECT 1 FROM private_keys k WHERE k.id = ${keyId}::uuid AND k.destroyed_at IS NOT NULL)
-      OR EXISTS (SELECT 1 FROM certificates c WHERE c.key_id = ${keyId}::uuid AND c.revocation_reason = 'keyCompromise')
-      OR EXISTS (
-        SELECT 1 FROM certificates c JOIN certificate_events e ON e.certificate_id = c.id
-        WHERE c.key_id = ${keyId}::uuid AND e.type = 'revocation.requested' AND e.details->>'reason' = 'keyCompromise') AS retired`;
-  return rows[0]?.retired === true;
 }

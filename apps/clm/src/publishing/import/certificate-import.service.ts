@@ -12,6 +12,7 @@ import { conflict, DomainError, invalid, notFound } from '../../common/domain-er
 import { KEYSTORE } from '../../config/config.module.js';
 import { privateKeyAad } from '../../common/sealed-secrets.js';
 import { CertificateTrustCheck, type TrustedCertificate } from '../../procurement/certificate-trust-check.js';
+import { keyRetired } from '../../procurement/key-retirement.js';
 import { IN_FLIGHT_ORDER_STATES } from '../../procurement/order-states.js';
 import { OrderWorker } from '../../procurement/order-worker.js';
 import { examineImportedChain, type ExaminedChain, matchingPkcs8 } from './imported-chain.js';
@@ -191,6 +192,12 @@ export class CertificateImportService {
       throw conflict('IMPORT.KEY_IN_USE', "the certificate's key already serves another provider's or OCN's certificates; a certificate key belongs to one provider's OCN, so certify a key of its own");
     }
     if (held.destroyedAt) throw invalid('KEY.DESTROYED', `the certificate's key ${held.id} was destroyed; it cannot sign again`);
+    // Not yet destroyed but already condemned: a certificate of it was revoked (or is being
+    // revoked) for keyCompromise, by us or on the STI-PA CRL. RFC 5280 §5.3.1: the key must be
+    // presumed in other hands, so no new certificate of it becomes the OCN's, however it came.
+    if (await keyRetired(tx, held.id)) {
+      throw invalid('KEY.RETIRED', `the certificate's key ${held.id} is retired: a certificate holding it was revoked for keyCompromise (or its revocation is pending); certify a new key`);
+    }
     return held.id;
   }
 
