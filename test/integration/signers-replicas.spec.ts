@@ -147,4 +147,30 @@ describe('signer hand-off across replicas (integration)', () => {
     expect(stateTwo.isLive).toBe(true);
     expect((await admin.query<{ n: string }>('SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = $2', [db.name, HAND_OFF_LISTENER_NAME])).rows[0]!.n).toBe('2');
   });
+  it('a replica shutting down ends its parked long-polls at once instead of holding the close up', async () => {
+    const target = await one.onboard();
+    await activate(target);
+    const signer = (await one.api<SignerView & { credential: string }>('POST', '/api/v1/signers', { name: 'sbc-shutdown', ocns: [target.ocn] })).json;
+    const three = await startInProcessClm({ db, keystore: one.clm.runtime.keystore });
+    const threeUrl = (await three.app.getUrl()).replace('[::1]', '127.0.0.1');
+    const pull = (headers: Record<string, string> = {}, query = '') =>
+      fetch(`${threeUrl}/signer/v1/credentials/${target.ocn}${query}`, { headers: { authorization: `Bearer ${signer.credential}`, ...headers } });
+    let etag: string | null = null;
+    await within(2_000, async () => {
+      const res = await pull();
+      etag = res.headers.get('etag');
+      await res.text();
+      return res.status === 200;
+    });
+    const started = performance.now();
+    const parked = pull({ 'if-none-match': etag! }, '?wait=60').then(async (res) => ({ status: res.status, at: performance.now() - started }));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await three.close();
+    const closedAfter = performance.now() - started;
+    const answered = await parked;
+    // Not after the 60 s wait: the poll ended with the close, which did not wait for it.
+    expect(answered.at).toBeLessThan(5_000);
+    expect(closedAfter).toBeLessThan(5_000);
+    expect([304, 503]).toContain(answered.status);
+  });
 });

@@ -63,7 +63,9 @@ export class CredentialPull {
     for (;;) {
       if (!signer.ocns.has(target.ocn)) throw signerErrors.ocnNotFound(target.ocn);
       const credential = (await this.state.view()).credentials.get(target.ocn);
-      const remaining = deadline - performance.now();
+      // A replica shutting down answers parked polls as if their wait were over (the signer
+      // re-polls another replica) rather than spin on waits that return at once.
+      const remaining = this.state.isClosed ? 0 : deadline - performance.now();
       if (!credential) {
         if (remaining <= 0 || request.signal.aborted) throw signerErrors.noActiveCertificate(target.ocn);
         await this.state.waitForChange(target.ocn, undefined, remaining, request.signal);

@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown, type OnModuleDestroy } from '@nestjs/common';
 import { PrismaService } from '@app/db';
 import { isKeystoreError, type Keystore } from '@app/keystore';
 import { KEYSTORE } from '../config/config.module.js';
@@ -32,7 +32,7 @@ export const DEGRADED_MAX_AGE_MS = 1_000;
  * cached.
  */
 @Injectable()
-export class HandOffState implements OnApplicationShutdown {
+export class HandOffState implements OnModuleDestroy, OnApplicationShutdown {
   private snapshot: HandOffSnapshot | undefined;
   private live = false;
   private closed = false;
@@ -66,6 +66,11 @@ export class HandOffState implements OnApplicationShutdown {
 
   get isLive(): boolean {
     return this.live;
+  }
+
+  /** True once the service began shutting down: long-polls are not parked any more. */
+  get isClosed(): boolean {
+    return this.closed;
   }
 
   /** How many times the view was loaded (for tests and the bench). */
@@ -134,9 +139,20 @@ export class HandOffState implements OnApplicationShutdown {
     return opened;
   }
 
-  onApplicationShutdown(): void {
+  /**
+   * Shutdown begins with the module-destroy hooks, before Fastify waits for in-flight requests:
+   * the change listener stops listening here, so the view is no longer known to be current and
+   * parked long-polls are ended now (they would otherwise hold the close up, and end with an
+   * answer from a view that no longer hears of changes). Signers re-poll another replica.
+   */
+  onModuleDestroy(): void {
     this.closed = true;
+    this.live = false;
     for (const set of [...this.waiters.values()]) for (const wake of [...set]) wake();
+  }
+
+  onApplicationShutdown(): void {
+    this.onModuleDestroy();
   }
 
   private async loadOnce(): Promise<void> {
