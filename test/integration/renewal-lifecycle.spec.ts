@@ -363,4 +363,74 @@ describe('renewal through the sandbox with a moving clock (integration)', () => 
     // Done once: the next run finds nothing.
     expect(await revocations.completePendingRevocations()).toEqual({ revoked: 0, failed: 0 });
   });
+
+  /** A certificate, its renewal with the same key (rotation `never`, so the first is superseded), and a second renewal reusing the key, in flight. */
+  async function keyReusedThrice() {
+    const { provider, ocns } = await onboardProvider(clm, sandbox);
+    const ocn = ocns[0]!;
+    const ca = await registerSandboxStiCa(clm, sandbox);
+    const first = (await clm.procurement.requestCertificate({ providerId: provider.id, ocn, stiCaId: ca.id }, { type: 'admin', admin: testAdmin() })).certificateId;
+    await clm.worker.drain();
+    expect((await http('PATCH', `/api/v1/certificates/${first}/renewal-policy`, { keyRotation: 'never' })).status).toBe(200);
+    const second = (await http('POST', `/api/v1/certificates/${first}/renew`, {})).json!.id as string;
+    await clm.worker.drain();
+    expect((await activeOf(ocn)).id).toBe(second);
+    const reusing = (await http('POST', `/api/v1/certificates/${second}/renew`, {})).json!.id as string;
+    const rows = await clm.prisma.certificate.findMany({ where: { id: { in: [first, second, reusing] } }, select: { keyId: true } });
+    expect(new Set(rows.map((row) => row.keyId)).size).toBe(1);
+    return { ocn, first, second, reusing, keyId: rows[0]!.keyId };
+  }
+
+  it('refuses to finalize an order whose reused key was condemned since it began, and the pending-revocations job retires a key a crash left behind', async () => {
+    const { ocn, first, second, reusing, keyId } = await keyReusedThrice();
+    // A crash between the keyCompromise revocation of `second` (journaled, state committed) and
+    // retireKey: the superseded sibling still verifies, the reusing order is in flight, the key sealed.
+    await clm.prisma.certificateEvent.create({ data: { certificateId: second, at: clock.now(), type: 'revocation.requested', details: { reason: 'keyCompromise', replace: false } } });
+    await clm.prisma.certificate.update({ where: { id: second }, data: { status: 'revoked', revokedAt: clock.now(), revocationReason: 'keyCompromise' } });
+    const csrsBefore = await clm.prisma.csr.count({ where: { keyId } });
+
+    await clm.worker.drain();
+    const refused = await clm.certificates.get(reusing);
+    expect(refused).toMatchObject({ state: 'failed', order: { state: 'failed', lastErrorCode: 'KEY.RETIRED' }, serial: null, activatedAt: null });
+    expect(refused.order!.lastError).toContain(keyId);
+    // No CSR for the key went to the CA: it certified nothing new.
+    expect(await clm.prisma.csr.count({ where: { keyId } })).toBe(csrsBefore);
+    expect(await clm.prisma.certificate.count({ where: { ocn: { code: ocn }, status: 'active' } })).toBe(0);
+
+    // The job finishes the retirement: the sibling revoked at the CA, the key destroyed; once.
+    const revocations = clm.app.get(RevocationService);
+    expect(await revocations.completePendingRevocations()).toEqual({ revoked: 0, failed: 0 });
+    const sibling = await clm.prisma.certificate.findUniqueOrThrow({ where: { id: first } });
+    expect(sibling).toMatchObject({ status: 'revoked', revocationReason: 'keyCompromise' });
+    expect((await sandbox.adminApi<SandboxState>('GET', '/state')).stiPa.crl.revokedSerials).toContain(sibling.serial);
+    expect(await clm.prisma.privateKey.findUniqueOrThrow({ where: { id: keyId } })).toMatchObject({ destroyedAt: expect.any(Date), sealed: null });
+    expect(await revocations.completePendingRevocations()).toEqual({ revoked: 0, failed: 0 });
+    expect(await clm.prisma.certificateEvent.count({ where: { type: 'key.destroyed', details: { path: ['keyId'], equals: keyId } } })).toBe(1);
+  });
+
+  it('refuses to activate an order whose reused key is condemned after finalize (the STI-PA CRL lists an older certificate of it as keyCompromise)', async () => {
+    const { ocn, first, second, reusing, keyId } = await keyReusedThrice();
+    // The condemnation lands while the new chain is being published, after the CA certified it:
+    // what StiPaCrlMonitor records for a superseded certificate the CRL lists as keyCompromise.
+    const publish = publisher.publish;
+    publisher.publish = async (request) => {
+      const result = await publish.call(publisher, request);
+      if (request.certificateId === reusing) {
+        await clm.prisma.certificate.update({ where: { id: first }, data: { status: 'revoked', revokedAt: clock.now(), revocationReason: 'keyCompromise' } });
+      }
+      return result;
+    };
+    try {
+      await clm.worker.drain();
+    } finally {
+      publisher.publish = publish;
+    }
+    const refused = await clm.certificates.get(reusing);
+    expect(refused.serial).not.toBeNull();
+    expect(refused).toMatchObject({ state: 'failed', order: { state: 'failed', lastErrorCode: 'KEY.RETIRED' }, activatedAt: null });
+    expect(refused.order!.lastError).toContain(keyId);
+    expect(refused.events!.map((event) => event.type)).not.toContain('order.active');
+    // Signers were never handed the new certificate: the one active before is still the OCN's.
+    expect((await activeOf(ocn)).id).toBe(second);
+  });
 });

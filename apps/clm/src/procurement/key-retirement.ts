@@ -1,4 +1,5 @@
 import type { Tx } from '@app/db';
+import { ProcurementError } from './procurement-errors.js';
 
 /**
  * A key no new certificate may reuse (key rotation `never` notwithstanding): destroyed, or named
@@ -15,3 +16,23 @@ export async function keyRetired(db: Pick<Tx, '$queryRaw'>, keyId: string): Prom
         WHERE c.key_id = ${keyId}::uuid AND e.type = 'revocation.requested' AND e.details->>'reason' = 'keyCompromise') AS retired`;
   return rows[0]?.retired === true;
 }
+
+/**
+ * The order-step guard: an order whose key was condemned after it started (it reuses the key,
+ * rotation `never`, and a certificate of that key was then revoked for keyCompromise, by us or
+ * on the STI-PA CRL) fails for good instead of certifying the key, or handing it to signers.
+ * Checked at finalize (before the CA certifies the key) and again in the activation
+ * transaction (the key may be condemned while the chain is downloaded, checked and published).
+ */
+export async function refuseRetiredKey(db: Pick<Tx, '$queryRaw'>, certificate: { readonly id: string; readonly keyId: string }, step: 'finalize' | 'activate'): Promise<void> {
+  if (!(await keyRetired(db, certificate.keyId))) return;
+  throw new ProcurementError(
+    KEY_RETIRED,
+    `certificate ${certificate.id} is not ${step === 'finalize' ? 'finalized' : 'activated'}: its key ${certificate.keyId} is retired (a certificate holding it was revoked for keyCompromise, or its revocation is pending); a renewal with a new key replaces it`,
+    true,
+    { keyId: certificate.keyId },
+  );
+}
+
+/** Code of a refusal to use a retired key (the import's 422 and a failed order's lastErrorCode). */
+export const KEY_RETIRED = 'KEY.RETIRED';

@@ -124,7 +124,35 @@ export class RevocationService {
         this.logger.warn({ msg: 'pending revocation failed; retried at the next run', certificateId: id, code: (error as { code?: string }).code, reason: (error as Error).message });
       }
     }
+    failed += await this.retireCompromisedKeys();
     return { revoked, failed };
+  }
+
+  /**
+   * Keys revoked for keyCompromise but not yet retired: retireKey runs after markRevoked commits,
+   * so a crash (or a CA error revoking a sibling) in between leaves the revoked certificate's
+   * siblings valid, orders reusing the key in flight and the key sealed. The revocation itself is
+   * no longer pending then, so it is found here by its outcome instead: a certificate revoked for
+   * keyCompromise whose key is not destroyed. retireKey is idempotent. Returns the failures.
+   */
+  private async retireCompromisedKeys(): Promise<number> {
+    const unretired = await this.prisma.$queryRaw<{ id: string }[]>`
+      SELECT DISTINCT ON (c.key_id) c.id::text AS id
+      FROM certificates c JOIN private_keys k ON k.id = c.key_id
+      WHERE c.status = 'revoked' AND c.revocation_reason = 'keyCompromise' AND k.destroyed_at IS NULL
+      ORDER BY c.key_id, c.revoked_at`;
+    let failed = 0;
+    for (const { id } of unretired) {
+      const certificate = await this.load(id);
+      if (!certificate) continue;
+      try {
+        await this.retireKey(certificate, REVOCATION);
+      } catch (error) {
+        failed += 1;
+        this.logger.warn({ msg: 'retiring a compromised key failed; retried at the next run', certificateId: id, keyId: certificate.keyId, code: (error as { code?: string }).code, reason: (error as Error).message });
+      }
+    }
+    return failed;
   }
 
   private async replaceThenRevoke(certificate: RevocableCertificate, reason: SubscriberRevocationReason, actor: AuditActor): Promise<RevocationResult> {

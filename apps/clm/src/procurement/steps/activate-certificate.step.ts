@@ -5,6 +5,7 @@ import { renewAt } from '../../certificates/renewal-policy.js';
 import { Clock } from '../../common/clock.js';
 import type { ClmConfig } from '../../config/config.js';
 import { CLM_CONFIG } from '../../config/config.module.js';
+import { refuseRetiredKey } from '../key-retirement.js';
 import type { OrderContext } from '../order-context.js';
 import { ProcurementError } from '../procurement-errors.js';
 import { LifecycleEvents } from '../../webhooks/lifecycle-events.service.js';
@@ -43,6 +44,9 @@ export class ActivateCertificateStep implements OrderStep {
         // Serializes activations for one OCN: two orders finishing at once cannot both see
         // "no other active certificate" and then collide on the unique index.
         await tx.$queryRaw`SELECT id FROM ocns WHERE id = ${ocn.id}::uuid FOR UPDATE`;
+        // In the transaction that would hand the key to signers: a key condemned (keyCompromise)
+        // since finalize fails the order here instead (the throw rolls the activation back).
+        await refuseRetiredKey(tx, certificate, 'activate');
         // renewAt from the policy as it is now, not as the order read it earlier: the locks make a
         // concurrent policy PATCH either commit first (read here) or wait and see this one active
         // (and reschedule it), so its change is never lost.

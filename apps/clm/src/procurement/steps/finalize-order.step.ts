@@ -4,6 +4,7 @@ import type { Keystore } from '@app/keystore';
 import { buildShakenCsr, type CrlDistributionPoint } from '@app/shaken';
 import { KEYSTORE } from '../../config/config.module.js';
 import { openKeyPair } from '../key-material.js';
+import { refuseRetiredKey } from '../key-retirement.js';
 import type { OrderContext } from '../order-context.js';
 import { ProcurementError } from '../procurement-errors.js';
 import { StiClients } from '../sti-clients.js';
@@ -30,8 +31,10 @@ export class FinalizeOrderStep implements OrderStep {
     @Inject(KEYSTORE) private readonly keystore: Keystore,
   ) {}
 
-  run(context: OrderContext, journal: StepJournal): Promise<StepOutcome> {
+  async run(context: OrderContext, journal: StepJournal): Promise<StepOutcome> {
     const orderUrl = requireAcmeOrderUrl(context);
+    // Before the CA certifies the key: a reused key condemned since the order began gets no certificate.
+    await refuseRetiredKey(this.prisma, context.certificate, 'finalize');
     return withAcmeAccount(context, this.clients, this.keystore, async (client) => {
       const order = await client.getOrder(orderUrl);
       let csrId: string | undefined;

@@ -12,7 +12,7 @@ import { conflict, DomainError, invalid, notFound } from '../../common/domain-er
 import { KEYSTORE } from '../../config/config.module.js';
 import { privateKeyAad } from '../../common/sealed-secrets.js';
 import { CertificateTrustCheck, type TrustedCertificate } from '../../procurement/certificate-trust-check.js';
-import { keyRetired } from '../../procurement/key-retirement.js';
+import { KEY_RETIRED, keyRetired } from '../../procurement/key-retirement.js';
 import { IN_FLIGHT_ORDER_STATES } from '../../procurement/order-states.js';
 import { OrderWorker } from '../../procurement/order-worker.js';
 import { examineImportedChain, type ExaminedChain, matchingPkcs8 } from './imported-chain.js';
@@ -196,7 +196,7 @@ export class CertificateImportService {
     // revoked) for keyCompromise, by us or on the STI-PA CRL. RFC 5280 §5.3.1: the key must be
     // presumed in other hands, so no new certificate of it becomes the OCN's, however it came.
     if (await keyRetired(tx, held.id)) {
-      throw invalid('KEY.RETIRED', `the certificate's key ${held.id} is retired: a certificate holding it was revoked for keyCompromise (or its revocation is pending); certify a new key`);
+      throw invalid(KEY_RETIRED, `the certificate's key ${held.id} is retired: a certificate holding it was revoked for keyCompromise (or its revocation is pending); certify a new key`);
     }
     return held.id;
   }
