@@ -217,7 +217,7 @@ describe('monitoring: STI-PA CRL and CA list, SPC tokens, expiry warnings (integ
     expect(audit.details).toMatchObject({ previousSequence: firstSequence, trustListSize: 0, removed: [expect.stringContaining('SHAKEN')] });
   });
 
-  it('fetches a token ahead of a renewal, flags a provider the STI-PA refuses (one event), and clears the flag when tokens come again', async () => {
+  it('fetches a token ahead of a renewal, flags an OCN the STI-PA refuses (one event), and clears the flag when tokens come again', async () => {
     const { provider, ocn, certificate, stiPaUser } = await activeCertificate();
     const watch = clm.app.get(SpcTokenWatch);
 
@@ -236,7 +236,7 @@ describe('monitoring: STI-PA CRL and CA list, SPC tokens, expiry warnings (integ
     await moveTo(new Date(clock.now().getTime() + 4 * DAY));
     expect(await watch.run()).toMatchObject({ probed: 1, refused: 1 });
     const flagged = (await http('GET', `/api/v1/providers/${provider.id}`)).json!;
-    expect(flagged.tokenRefused).toMatchObject({ reason: expect.stringContaining(ocn) });
+    expect(flagged.tokenRefusals).toEqual([expect.objectContaining({ ocn, code: 'STI_PA.FORBIDDEN_OCN', reason: expect.stringContaining(ocn) })]);
     const refusals = await payloads('provider.token_refused');
     expect(refusals).toEqual([expect.objectContaining({ subject: { type: 'provider', id: provider.id }, data: expect.objectContaining({ ocn, code: 'STI_PA.FORBIDDEN_OCN' }) })]);
 
@@ -250,7 +250,7 @@ describe('monitoring: STI-PA CRL and CA list, SPC tokens, expiry warnings (integ
     await http('PUT', `/api/v1/providers/${provider.id}/sti-pa-account`, { environment: 'sandbox', baseUrl: sandbox.stiPaApi, ...stiPaUser });
     await moveTo(new Date(clock.now().getTime() + DAY));
     expect(await watch.run()).toMatchObject({ probed: 1, ok: 1 });
-    expect((await http('GET', `/api/v1/providers/${provider.id}`)).json!.tokenRefused).toBeNull();
+    expect((await http('GET', `/api/v1/providers/${provider.id}`)).json!.tokenRefusals).toEqual([]);
   });
 
   it('warns at 30, 14, 7 and 1 days before notAfter, once each, only the tightest threshold crossed', async () => {

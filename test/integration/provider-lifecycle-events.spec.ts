@@ -2,9 +2,10 @@ import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminTokenService } from '../../apps/clm/src/auth/admin-token.service.js';
 import { SpcTokenProbe } from '../../apps/clm/src/monitoring/spc-token-probe.js';
+import { SpcTokenWatch } from '../../apps/clm/src/monitoring/spc-token-watch.js';
 import { runCli } from '../support/clm-cli.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { onboardProvider, registerSandboxStiCa, sandboxStiPaUser, testAdmin } from '../support/factories.js';
+import { freshOcn, onboardProvider, registerSandboxStiCa, sandboxStiPaUser, testAdmin } from '../support/factories.js';
 import { LoopbackStiCrPublisher } from '../support/loopback-sti-cr-publisher.js';
 import { ShiftedClock, startProcurementApp, type ProcurementApp } from '../support/procurement-app.js';
 import { startSandboxProcess, type SandboxProcess } from '../support/sandbox.js';
@@ -17,6 +18,7 @@ interface Answer {
 }
 
 type ReadinessItems = Record<string, { status: string; reason: string; nextStep: string | null }>;
+type TokenRefusals = { ocn: string; at: string; code: string | null; reason: string | null }[];
 
 /**
  * Provider-level lifecycle transitions and the events they send, against the real service
@@ -164,7 +166,7 @@ describe('provider and certificate lifecycle events: signing suspension, certifi
     expect(await clm.prisma.auditEvent.count({ where: { subjectId: target.certificateId, action: 'certificate.issued', actorType: 'system' } })).toBe(1);
   });
 
-  it('an order refused a token by the STI-PA flags the provider and sends provider.token_refused once per episode, shared with the token probe', async () => {
+  it('an order refused a token by the STI-PA flags the OCN and sends provider.token_refused once per episode, shared with the token probe', async () => {
     // The API user does not hold the OCN at the STI-PA: every token request is refused (403).
     const stranger = await sandboxStiPaUser(sandbox, ['ZZ98']);
     const onboarded = await onboardProvider(clm, sandbox, { stiPaUser: stranger });
@@ -175,8 +177,8 @@ describe('provider and certificate lifecycle events: signing suspension, certifi
     await clm.worker.drain();
     const order = await clm.prisma.certificateOrder.findUniqueOrThrow({ where: { certificateId: started.certificateId } });
     expect(order).toMatchObject({ state: 'account_ready', lastErrorCode: 'STI_PA.FORBIDDEN_OCN' });
-    const flagged = (await call('GET', `/api/v1/providers/${providerId}`)).json.tokenRefused as { at: string; reason: string };
-    expect(flagged.reason).toContain(ocn);
+    const [flagged] = (await call('GET', `/api/v1/providers/${providerId}`)).json.tokenRefusals as TokenRefusals;
+    expect(flagged).toMatchObject({ ocn, code: 'STI_PA.FORBIDDEN_OCN', reason: expect.stringContaining(ocn) });
     expect(await outbox('provider.token_refused', providerId)).toEqual([
       expect.objectContaining({ subject: { type: 'provider', id: providerId }, data: expect.objectContaining({ ocn, code: 'STI_PA.FORBIDDEN_OCN' }) }),
     ]);
@@ -190,8 +192,8 @@ describe('provider and certificate lifecycle events: signing suspension, certifi
     expect((await clm.prisma.certificateOrder.findUniqueOrThrow({ where: { id: order.id } })).attempts).toBe(2);
     expect(await clm.app.get(SpcTokenProbe).probe(providerId, ocn, { reuseStored: false })).toMatchObject({ status: 'failing', refused: true });
     expect(await outbox('provider.token_refused', providerId)).toHaveLength(1);
-    const refreshed = (await call('GET', `/api/v1/providers/${providerId}`)).json.tokenRefused as { at: string };
-    expect(new Date(refreshed.at).getTime()).toBeGreaterThan(new Date(flagged.at).getTime());
+    const [refreshed] = (await call('GET', `/api/v1/providers/${providerId}`)).json.tokenRefusals as TokenRefusals;
+    expect(new Date(refreshed!.at).getTime()).toBeGreaterThan(new Date(flagged!.at).getTime());
     // Readiness shows the refusal as failing. Flagging is not suspending: signing is untouched.
     const readiness = (await call('GET', `/api/v1/providers/${providerId}/readiness`)).json as { provider: ReadinessItems; ocns: { items: ReadinessItems }[] };
     expect(readiness.ocns[0]!.items.spcToken).toMatchObject({ status: 'failing', reason: expect.stringContaining('the STI-PA refused a token') });
@@ -202,20 +204,81 @@ describe('provider and certificate lifecycle events: signing suspension, certifi
     await advanceTo(new Date((await clm.prisma.certificateOrder.findUniqueOrThrow({ where: { id: order.id } })).nextAttemptAt.getTime() + 1_000));
     await clm.worker.drain();
     expect((await clm.certificates.get(started.certificateId)).state).toBe('active');
-    expect((await call('GET', `/api/v1/providers/${providerId}`)).json.tokenRefused).toBeNull();
+    expect((await call('GET', `/api/v1/providers/${providerId}`)).json.tokenRefusals).toEqual([]);
     expect(await clm.prisma.auditEvent.count({ where: { subjectId: providerId, action: 'provider.token_refusal_cleared', actorId: 'procurement' } })).toBe(1);
     await call('PUT', `/api/v1/providers/${providerId}/sti-pa-account`, { body: { environment: 'sandbox', baseUrl: sandbox.stiPaApi, ...stranger } });
     expect(await clm.app.get(SpcTokenProbe).probe(providerId, ocn, { reuseStored: false })).toMatchObject({ status: 'failing', refused: true });
     expect(await outbox('provider.token_refused', providerId)).toHaveLength(2);
   });
 
-  it('readiness: a provider flagged as refused is asked afresh, so a stored token does not hide the refusal', async () => {
+  it('readiness: an OCN flagged as refused is not answered from a stored token, and shows its last refusal until the recheck window has passed', async () => {
     const target = await activeWithSigner();
     expect(await clm.prisma.spcToken.count({ where: { providerId: target.providerId, status: 'valid' } })).toBe(1);
     await call('PUT', `/api/v1/providers/${target.providerId}/sti-pa-account`, { body: { environment: 'sandbox', baseUrl: sandbox.stiPaApi, ...(await sandboxStiPaUser(sandbox, ['ZZ97'])) } });
     expect(await clm.app.get(SpcTokenProbe).probe(target.providerId, target.ocn, { reuseStored: false })).toMatchObject({ status: 'failing', refused: true });
-    const readiness = (await call('GET', `/api/v1/providers/${target.providerId}/readiness`)).json as { ocns: { items: ReadinessItems }[] };
-    expect(readiness.ocns[0]!.items.spcToken).toMatchObject({ status: 'failing', reason: expect.stringContaining('STI_PA.FORBIDDEN_OCN') });
+    const refusedAt = async () => (await clm.prisma.ocn.findUniqueOrThrow({ where: { code: target.ocn } })).tokenRefusedAt!.getTime();
+    const asked = await refusedAt();
+    const spcToken = async () => ((await call('GET', `/api/v1/providers/${target.providerId}/readiness`)).json as { ocns: { items: ReadinessItems }[] }).ocns[0]!.items.spcToken;
+
+    // Within the window every GET shows the last refusal without asking the STI-PA (a probe's refusal would move tokenRefusedAt).
+    for (let i = 0; i < 3; i += 1) expect(await spcToken()).toMatchObject({ status: 'failing', reason: expect.stringContaining('STI_PA.FORBIDDEN_OCN') });
+    expect(await refusedAt()).toBe(asked);
+
+    // Past it, readiness asks afresh: refused again (same episode), the flag's clock moves.
+    await advanceTo(new Date(asked + 24 * 3_600_000 + 1_000));
+    expect(await spcToken()).toMatchObject({ status: 'failing', reason: expect.stringContaining('STI_PA.FORBIDDEN_OCN') });
+    expect(await refusedAt()).toBeGreaterThan(asked);
+    expect(await outbox('provider.token_refused', target.providerId)).toHaveLength(1);
+  });
+
+  it('refusals are per OCN: one provider.token_refused per OCN episode, a token for another OCN does not clear it, and the daily recheck asks each refused OCN', async () => {
+    // The API user holds only `fine` at the STI-PA: `refusedA` and `refusedB` are refused (403 FORBIDDEN_OCN).
+    const [fine, refusedA, refusedB] = [freshOcn(), freshOcn(), freshOcn()] as const;
+    const onboarded = await onboardProvider(clm, sandbox, { ocns: [fine, refusedA, refusedB], stiPaUser: await sandboxStiPaUser(sandbox, [fine]) });
+    const providerId = onboarded.provider.id;
+    const ca = await registerSandboxStiCa(clm, sandbox);
+    const actor = { type: 'admin' as const, admin: testAdmin() };
+    const probe = clm.app.get(SpcTokenProbe);
+    const refusals = async () => ((await call('GET', `/api/v1/providers/${providerId}`)).json.tokenRefusals as TokenRefusals).map((r) => r.ocn).sort();
+    const refusedAt = async (ocn: string) => (await clm.prisma.ocn.findUniqueOrThrow({ where: { code: ocn } })).tokenRefusedAt?.getTime() ?? null;
+
+    // `fine` is issued (creating the ACME account the tokens are bound to); the order for `refusedA` is refused.
+    const issued = await clm.procurement.requestCertificate({ providerId, ocn: fine, stiCaId: ca.id }, actor);
+    await clm.worker.drain();
+    expect((await clm.certificates.get(issued.certificateId)).state).toBe('active');
+    const refusedOrder = await clm.procurement.requestCertificate({ providerId, ocn: refusedA, stiCaId: ca.id }, actor);
+    await clm.worker.drain();
+    expect(await clm.prisma.certificateOrder.findUniqueOrThrow({ where: { certificateId: refusedOrder.certificateId } })).toMatchObject({ lastErrorCode: 'STI_PA.FORBIDDEN_OCN' });
+    expect(await probe.probe(providerId, refusedB, { reuseStored: false })).toMatchObject({ status: 'failing', refused: true });
+    expect(await refusals()).toEqual([refusedA, refusedB].sort());
+    expect((await outbox('provider.token_refused', providerId)).map((p) => p.data.ocn).sort()).toEqual([refusedA, refusedB].sort());
+
+    // A token for `fine` ends no other OCN's episode: refusedA stays flagged, its next refusal is no news.
+    expect(await probe.probe(providerId, fine, { reuseStored: false })).toMatchObject({ status: 'ok', reused: false });
+    expect(await refusals()).toEqual([refusedA, refusedB].sort());
+    expect(await clm.prisma.auditEvent.count({ where: { subjectId: providerId, action: 'provider.token_refusal_cleared' } })).toBe(0);
+    expect(await probe.probe(providerId, refusedA, { reuseStored: false })).toMatchObject({ status: 'failing', refused: true });
+    expect(await outbox('provider.token_refused', providerId)).toHaveLength(2);
+
+    // Readiness: `fine` ok, each refused OCN failing with its own refusal.
+    const readiness = (await call('GET', `/api/v1/providers/${providerId}/readiness`)).json as { ocns: { ocn: string; items: ReadinessItems }[] };
+    expect(Object.fromEntries(readiness.ocns.map((o) => [o.ocn, o.items.spcToken!.status]))).toEqual({ [fine]: 'ok', [refusedA]: 'failing', [refusedB]: 'failing' });
+
+    // A day on, the recheck asks about every refused OCN (not only the first by code): both refused again, no new event.
+    const before = { a: (await refusedAt(refusedA))!, b: (await refusedAt(refusedB))! };
+    await advanceTo(new Date(Math.max(before.a, before.b) + 24 * 3_600_000 + 1_000));
+    await clm.app.get(SpcTokenWatch).run();
+    expect(await refusedAt(refusedA)).toBeGreaterThan(before.a);
+    expect(await refusedAt(refusedB)).toBeGreaterThan(before.b);
+    expect(await outbox('provider.token_refused', providerId)).toHaveLength(2);
+
+    // The API user gets both OCNs: the next recheck clears each, audited per OCN.
+    await call('PUT', `/api/v1/providers/${providerId}/sti-pa-account`, { body: { environment: 'sandbox', baseUrl: sandbox.stiPaApi, ...(await sandboxStiPaUser(sandbox, [fine, refusedA, refusedB])) } });
+    await advanceTo(new Date(clock.now().getTime() + 24 * 3_600_000 + 1_000));
+    await clm.app.get(SpcTokenWatch).run();
+    expect(await refusals()).toEqual([]);
+    const cleared = await clm.prisma.auditEvent.findMany({ where: { subjectId: providerId, action: 'provider.token_refusal_cleared' } });
+    expect(cleared.map((e) => (e.details as { ocn: string }).ocn).sort()).toEqual([refusedA, refusedB].sort());
   });
 });
 

@@ -11,7 +11,7 @@ import { KEYSTORE } from '../config/config.module.js';
 import { sealSpcToken } from '../procurement/sealed-spc-token.js';
 import { StiClients } from '../procurement/sti-clients.js';
 import { StiPaTrust } from '../procurement/sti-pa-trust.js';
-import { clearTokenRefusal, flagTokenRefusal, isTokenRefusal } from '../procurement/token-refusal.js';
+import { clearTokenRefusal, flagTokenRefusal, isTokenRefusal, TOKEN_REFUSAL_NEXT_STEP } from '../procurement/token-refusal.js';
 import { LifecycleEvents } from '../webhooks/lifecycle-events.service.js';
 
 /** A stored token counts as obtainable while it has this long left (procurement reuses it then). */
@@ -27,8 +27,8 @@ export type TokenProbeResult =
  * Can this provider get an SPC token for this OCN right now? Asks the STI-PA exactly as an order
  * would (STIR-SHAKEN.md §3: the OCN's TNAuthList and the ACME account key's fingerprint in the
  * STI-CA's form), verifies the token as the STI-CA will, and stores it so the next order reuses
- * it instead of asking again. A refusal flags the provider (Provider.tokenRefusedAt) and emits
- * provider.token_refused; the next token issued clears the flag.
+ * it instead of asking again. A refusal flags the OCN (Ocn.tokenRefusedAt) and emits
+ * provider.token_refused once per episode; the next token issued for that OCN clears the flag.
  */
 @Injectable()
 export class SpcTokenProbe {
@@ -124,7 +124,7 @@ export class SpcTokenProbe {
       reason,
       refused,
       nextStep: refused
-        ? 'the STI-PA refused a token: check the Form 499-A filing, the RMD listing and that the API user holds this OCN in the STI-PA portal'
+        ? TOKEN_REFUSAL_NEXT_STEP
         : 'check the STI-PA API user (password, allow-listed source IP) and the STI-PA status, then try again',
     };
   }

@@ -1,12 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '@app/db';
 import { Clock } from '../common/clock.js';
+import { REFUSED_RECHECK_MS } from '../procurement/token-refusal.js';
 import { SpcTokenProbe } from './spc-token-probe.js';
 
 /** Renewals this close get a token fetched ahead, so a refusal shows before the renewal needs one. */
 const AHEAD_OF_RENEWAL_MS = 7 * 86_400_000;
-/** A flagged provider is asked again this often: the STI-PA may have fixed its records. */
-const REFUSED_RECHECK_MS = 24 * 3_600_000;
 
 export interface SpcTokenWatchSummary {
   readonly expiredTokens: number;
@@ -18,8 +17,9 @@ export interface SpcTokenWatchSummary {
 
 /**
  * The SPC token job (issue 5): stored tokens past their exp become `expired`; providers with a
- * renewal within a week and no usable token get one now (stored for the renewal), and providers
- * flagged as refused are asked again once a day so the flag clears when the STI-PA relents.
+ * renewal within a week and no usable token get one now (stored for the renewal), and every OCN
+ * flagged as refused is asked again once a day (REFUSED_RECHECK_MS) so its flag clears when the
+ * STI-PA relents. Refusals are per OCN, so each flagged OCN is asked about itself.
  */
 @Injectable()
 export class SpcTokenWatch {
@@ -38,18 +38,20 @@ export class SpcTokenWatch {
       where: {
         status: 'active',
         renewAt: { lte: new Date(now.getTime() + AHEAD_OF_RENEWAL_MS) },
-        provider: { tokenRefusedAt: null, stiPaAccount: { isNot: null } },
-        ocn: { spcTokens: { none: { status: 'valid', ca: false, expiresAt: { gt: new Date(now.getTime() + 3_600_000) } } } },
+        provider: { stiPaAccount: { isNot: null } },
+        // A flagged OCN is asked by the daily recheck below, not on every run.
+        ocn: { tokenRefusedAt: null, spcTokens: { none: { status: 'valid', ca: false, expiresAt: { gt: new Date(now.getTime() + 3_600_000) } } } },
       },
       select: { providerId: true, ocn: { select: { code: true } } },
     });
     for (const c of upcoming) targets.set(c.ocn.code, { providerId: c.providerId, ocn: c.ocn.code });
 
-    const flagged = await this.prisma.provider.findMany({
-      where: { tokenRefusedAt: { lte: new Date(now.getTime() - REFUSED_RECHECK_MS) }, stiPaAccount: { isNot: null } },
-      select: { id: true, ocns: { select: { code: true }, orderBy: { code: 'asc' }, take: 1 } },
+    const flagged = await this.prisma.ocn.findMany({
+      where: { tokenRefusedAt: { lte: new Date(now.getTime() - REFUSED_RECHECK_MS) }, provider: { stiPaAccount: { isNot: null } } },
+      select: { providerId: true, code: true },
+      orderBy: { code: 'asc' },
     });
-    for (const provider of flagged) for (const ocn of provider.ocns) targets.set(ocn.code, { providerId: provider.id, ocn: ocn.code });
+    for (const ocn of flagged) targets.set(ocn.code, { providerId: ocn.providerId, ocn: ocn.code });
 
     const counts = { ok: 0, refused: 0, failing: 0 };
     for (const { providerId, ocn } of targets.values()) {

@@ -18,7 +18,11 @@ export interface ProviderView {
   contacts: unknown;
   ocns: string[];
   stiPaAccount: { environment: string; baseUrl: string; userId: string; lastLoginAt: Date | null; lastError: string | null } | null;
-  tokenRefused: { at: Date; reason: string | null } | null;
+  /**
+   * The OCNs the STI-PA currently refuses SPC tokens for (latest refusal each; empty when none).
+   * Per OCN because the STI-PA refuses per OCN: the provider's other OCNs may be fine.
+   */
+  tokenRefusals: { ocn: string; at: Date; code: string | null; reason: string | null }[];
   /** Set by POST /providers/{id}/suspend-signing: signers get nothing for its OCNs until resumed. */
   signingSuspended: { at: Date; reason: string | null } | null;
   createdAt: Date;
@@ -155,7 +159,7 @@ function toView(row: ProviderRow): ProviderView {
           lastError: row.stiPaAccount.lastError,
         }
       : null,
-    tokenRefused: row.tokenRefusedAt ? { at: row.tokenRefusedAt, reason: row.tokenRefusedReason } : null,
+    tokenRefusals: row.ocns.flatMap((o) => (o.tokenRefusedAt ? [{ ocn: o.code, at: o.tokenRefusedAt, code: o.tokenRefusalCode, reason: o.tokenRefusedReason }] : [])),
     signingSuspended: row.signingSuspendedAt ? { at: row.signingSuspendedAt, reason: row.signingSuspendedReason } : null,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,

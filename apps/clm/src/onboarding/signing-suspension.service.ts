@@ -18,7 +18,7 @@ import { type ProviderView, ProvidersService } from './providers.service.js';
  * Only an operator sets it. An SPC token *refusal* by the STI-PA is not proof of revocation (a
  * lapsed 499-A, an API user without the OCN, an STI-PA fault all look alike), and stopping every
  * call's signature on a guess would do more harm than the refusal: the token job flags the
- * provider (tokenRefused, provider.token_refused, readiness spcToken failing) and leaves the
+ * refused OCN (tokenRefusals, provider.token_refused, readiness spcToken failing) and leaves the
  * decision to a person.
  */
 @Injectable()

@@ -12,7 +12,7 @@ export interface ProviderSummary {
   contactEmail: string;
   ocns: string[];
   stiPaAccount: { environment: string; baseUrl: string; userId: string; lastLoginAt: string | null; lastError: string | null } | null;
-  tokenRefused: { at: string; reason: string | null } | null;
+  tokenRefusals: { ocn: string; at: string; code: string | null; reason: string | null }[];
   signingSuspended: { at: string; reason: string | null } | null;
 }
 
@@ -44,7 +44,7 @@ export function providerRows(providers: readonly ProviderSummary[]): string[][] 
     p.stiPaAccount ? `${p.stiPaAccount.userId} (${p.stiPaAccount.environment})` : '-',
     [
       p.signingSuspended ? `signing suspended ${p.signingSuspended.at.slice(0, 10)}` : '',
-      p.tokenRefused ? `SPC token refused ${p.tokenRefused.at.slice(0, 10)}` : '',
+      ...p.tokenRefusals.map((r) => `SPC token refused for ${r.ocn} ${r.at.slice(0, 10)}`),
     ].filter(Boolean).join('; '),
   ]);
 }

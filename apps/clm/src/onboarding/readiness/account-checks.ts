@@ -1,5 +1,6 @@
 import type { PrismaService } from '@app/db';
 import type { SpcTokenProbe } from '../../monitoring/spc-token-probe.js';
+import { REFUSED_RECHECK_MS, TOKEN_REFUSAL_NEXT_STEP } from '../../procurement/token-refusal.js';
 import { failing, missing, ok, type ReadinessItem, withinDeadline } from './readiness-item.js';
 
 /** A token request plus its verification (x5u fetch) takes about a second; past this it counts as failing. */
@@ -11,6 +12,13 @@ export interface OcnRef {
   readonly providerId: string;
   readonly ocnId: string;
   readonly ocn: string;
+}
+
+/** The OCN's open refusal episode (Ocn.tokenRefusedAt: the STI-PA's latest refusal). */
+export interface OcnTokenRefusal {
+  readonly at: Date;
+  readonly code: string | null;
+  readonly reason: string | null;
 }
 
 const requestHint = (ref: OcnRef) => `clm certs request --provider ${ref.providerId} --ocn ${ref.ocn} --ca <STI-CA id from GET /api/v1/sti-cas>`;
@@ -37,19 +45,26 @@ export async function checkStiCaAccount(prisma: PrismaService, ref: OcnRef): Pro
  * Can an SPC token be had for this OCN (STIR-SHAKEN.md §3)? A stored verified token with time
  * left counts; otherwise the STI-PA is asked exactly as an order would (SpcTokenProbe, which
  * keeps the token for the next order and flags a refusal). When the STI-PA login itself fails
- * the STI-PA is not asked again: repeated bad logins can lock an API user. A provider flagged as
- * refused is asked afresh, not answered from a stored token: the refusal says the next token
- * (the next renewal) will not come, so it stays failing until the STI-PA grants one again.
+ * the STI-PA is not asked again: repeated bad logins can lock an API user. An OCN flagged as
+ * refused is not answered from a stored token: the refusal says the next token (the next
+ * renewal) will not come, so it stays failing until the STI-PA grants one again. Its last refusal
+ * is shown as is while it is recent (REFUSED_RECHECK_MS, the daily recheck's period): readiness
+ * is read on every page load and the STI-PA is rate-sensitive; past that the STI-PA is asked afresh.
  */
-export async function checkSpcToken(prisma: PrismaService, probe: SpcTokenProbe, ref: OcnRef, login: ReadinessItem, now: Date, refusedAt: Date | null): Promise<ReadinessItem> {
+export async function checkSpcToken(prisma: PrismaService, probe: SpcTokenProbe, ref: OcnRef, login: ReadinessItem, now: Date, refusal: OcnTokenRefusal | null): Promise<ReadinessItem> {
   if (login.status === 'missing') return missing('SPC tokens come from the STI-PA API user, which is not configured', login.nextStep ?? '');
   if (login.status === 'failing') {
     const stored = await storedToken(prisma, ref, now);
-    if (refusedAt) return failing(`the STI-PA refused a token at ${refusedAt.toISOString()} and cannot be asked again while its login fails`, login.nextStep ?? '');
+    if (refusal) return failing(`the STI-PA refused a token at ${refusal.at.toISOString()} and cannot be asked again while its login fails`, login.nextStep ?? '');
     if (stored) return ok(`a verified token is stored until ${stored.expiresAt.toISOString()} (a new one cannot be had while the STI-PA login fails)`);
     return failing('no stored token, and none can be requested while the STI-PA login fails (see stiPaAccount)', login.nextStep ?? '');
   }
-  const result = await withinDeadline(probe.probe(ref.providerId, ref.ocn, { reuseStored: refusedAt === null }), SPC_TOKEN_DEADLINE_MS, () => ({
+  if (refusal && now.getTime() - refusal.at.getTime() < REFUSED_RECHECK_MS) {
+    const askedAgainFrom = new Date(refusal.at.getTime() + REFUSED_RECHECK_MS).toISOString();
+    const why = [refusal.code, refusal.reason].filter(Boolean).join(': ');
+    return failing(`the STI-PA refused a token at ${refusal.at.toISOString()}${why ? `: ${why}` : ''} (asked again from ${askedAgainFrom})`, TOKEN_REFUSAL_NEXT_STEP);
+  }
+  const result = await withinDeadline(probe.probe(ref.providerId, ref.ocn, { reuseStored: refusal === null }), SPC_TOKEN_DEADLINE_MS, () => ({
     status: 'failing' as const, code: 'STI_PA.TIMEOUT', refused: false,
     reason: `the STI-PA did not grant (or refuse) a token within ${SPC_TOKEN_DEADLINE_MS / 1000} s`,
     nextStep: 'check the STI-PA status, then ask again',

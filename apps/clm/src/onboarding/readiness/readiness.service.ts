@@ -3,7 +3,7 @@ import { PrismaService } from '@app/db';
 import { Clock } from '../../common/clock.js';
 import { notFound } from '../../common/domain-error.js';
 import { SpcTokenProbe } from '../../monitoring/spc-token-probe.js';
-import { checkSpcToken, checkStiCaAccount, type OcnRef } from './account-checks.js';
+import { checkSpcToken, checkStiCaAccount, type OcnRef, type OcnTokenRefusal } from './account-checks.js';
 import { checkActiveCertificate, checkPublishedUrl, findActiveCertificate } from './certificate-checks.js';
 import { checkFiler499, checkFrn, checkOcns, checkRmd, checkSigning } from './provider-checks.js';
 import { allOk, type ProviderItemName, type ReadinessItem } from './readiness-item.js';
@@ -38,7 +38,7 @@ export class ReadinessService {
       signing: checkSigning(provider),
     };
     const ocns = await Promise.all(
-      provider.ocns.map((ocn) => this.checkOcn({ providerId, ocnId: ocn.id, ocn: ocn.code }, providerItems, provider.tokenRefusedAt, checkedAt)),
+      provider.ocns.map((ocn) => this.checkOcn({ providerId, ocnId: ocn.id, ocn: ocn.code }, providerItems, refusalOf(ocn), checkedAt)),
     );
     const provItems = { ...providerItems, ocns: checkOcns(providerId, provider.ocns.map((o) => o.code)) };
     return {
@@ -54,7 +54,7 @@ export class ReadinessService {
   private async checkOcn(
     ref: OcnRef,
     providerItems: Readonly<Record<ProviderItemName, ReadinessItem>>,
-    tokenRefusedAt: Date | null,
+    refusal: OcnTokenRefusal | null,
     now: Date,
   ): Promise<OcnReadinessView> {
     const active = await findActiveCertificate(this.prisma, ref.ocnId);
@@ -64,8 +64,11 @@ export class ReadinessService {
       checkSigner(this.prisma, ref),
     ]);
     // After stiCaAccount: the token is bound to that account's key.
-    const spcToken = await checkSpcToken(this.prisma, this.tokens, ref, providerItems.stiPaAccount, now, tokenRefusedAt);
+    const spcToken = await checkSpcToken(this.prisma, this.tokens, ref, providerItems.stiPaAccount, now, refusal);
     const items = { ...providerItems, stiCaAccount, spcToken, activeCertificate, publishedUrl: checkPublishedUrl(active), signer };
     return { ocn: ref.ocn, ready: allOk(items), items };
   }
 }
+
+const refusalOf = (ocn: { tokenRefusedAt: Date | null; tokenRefusalCode: string | null; tokenRefusedReason: string | null }): OcnTokenRefusal | null =>
+  ocn.tokenRefusedAt ? { at: ocn.tokenRefusedAt, code: ocn.tokenRefusalCode, reason: ocn.tokenRefusedReason } : null;
