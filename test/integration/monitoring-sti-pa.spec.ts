@@ -130,6 +130,36 @@ describe('monitoring: STI-PA CRL and CA list, SPC tokens, expiry warnings (integ
     expect(status.json!.crls).toEqual([expect.objectContaining({ issuer: expect.stringContaining('CN=STI-PA CRL'), revokedCount: 1, signatureVerified: true, lastError: null })]);
   });
 
+  it('retires a key the CRL lists as keyCompromise as an operator revocation does: replacement first, then the same-key sibling revoked at the CA and the key destroyed', async () => {
+    const { certificate: first, ocn } = await activeCertificate();
+    const crl = clm.app.get(StiPaCrlMonitor);
+    // Key rotation `never`: the renewal reuses the key, and the first certificate, superseded, still verifies.
+    expect((await http('PATCH', `/api/v1/certificates/${first.id}/renewal-policy`, { keyRotation: 'never' })).status).toBe(200);
+    const second = (await http('POST', `/api/v1/certificates/${first.id}/renew`, {})).json!.id as string;
+    await clm.worker.drain();
+    expect((await clm.certificates.get(first.id)).state).toBe('superseded');
+    const keyId = await revokeAtCaBehindOurBack(second, 1);
+    expect((await clm.prisma.certificate.findUniqueOrThrow({ where: { id: first.id } })).keyId).toBe(keyId);
+
+    expect(await crl.refreshDue({ force: true })).toEqual([expect.objectContaining({ ok: true, newlyRevoked: 1 })]);
+    expect(await clm.prisma.certificate.findUniqueOrThrow({ where: { id: second } })).toMatchObject({ status: 'revoked', revocationReason: 'keyCompromise' });
+    const replacement = await clm.prisma.certificate.findFirstOrThrow({ where: { renewedFromId: second } });
+    expect(replacement.keyId).not.toBe(keyId);
+    // The sibling with the same key: revoked at the CA (on the STI-PA CRL now), as RFC 5280 §5.3.1 asks.
+    const sibling = await clm.prisma.certificate.findUniqueOrThrow({ where: { id: first.id } });
+    expect(sibling).toMatchObject({ status: 'revoked', revocationReason: 'keyCompromise' });
+    expect((await sandbox.adminApi<{ stiPa: { crl: { revokedSerials: string[] } } }>('GET', '/state')).stiPa.crl.revokedSerials).toContain(sibling.serial);
+    expect(await payloads('certificate.revoked')).toEqual([
+      expect.objectContaining({ subject: expect.objectContaining({ id: second }), data: expect.objectContaining({ source: 'sti_pa_crl' }) }),
+      expect.objectContaining({ subject: expect.objectContaining({ id: first.id }), data: expect.objectContaining({ source: 'acme_same_key', reason: 'keyCompromise' }) }),
+    ]);
+    // The key is destroyed: nothing hands it to a signer or reuses it again.
+    expect(await clm.prisma.privateKey.findUniqueOrThrow({ where: { id: keyId } })).toMatchObject({ destroyedAt: expect.any(Date), sealed: null });
+    await clm.worker.drain();
+    expect((await clm.certificates.get(replacement.id)).state).toBe('active');
+    expect(await clm.prisma.certificate.count({ where: { ocn: { code: ocn }, status: 'active' } })).toBe(1);
+  });
+
   it('retries the replacement of a CRL-revoked active certificate that failed, a day later, with a new key, until the OCN has one again', async () => {
     const { certificate, ocn } = await activeCertificate();
     const crl = clm.app.get(StiPaCrlMonitor);

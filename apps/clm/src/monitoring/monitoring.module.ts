@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { ProcurementModule } from '../procurement/procurement.module.js';
 import { StiClients } from '../procurement/sti-clients.js';
 import { StiPaTrust } from '../procurement/sti-pa-trust.js';
+import { KeyRetirementModule } from '../renewal/key-retirement.module.js';
 import { ExpiryWarnings } from './expiry-warnings.js';
 import { MonitoringController } from './monitoring.controller.js';
 import { MonitoringJobs } from './monitoring.jobs.js';
@@ -17,8 +18,9 @@ import { StiPaCrlMonitor } from './sti-pa-crl-monitor.js';
  * sessions; renewal and readiness use these.
  */
 @Module({
-  // ProcurementService: an active certificate found on the CRL is replaced at once.
-  imports: [ProcurementModule],
+  // ProcurementService: an active certificate found on the CRL is replaced at once;
+  // KeyRetirement: a key the CRL lists as compromised is retired as an operator's keyCompromise is.
+  imports: [ProcurementModule, KeyRetirementModule],
   controllers: [MonitoringController],
   providers: [StiClients, StiPaTrust, StiPaCrlMonitor, StiPaCaListMonitor, SpcTokenProbe, SpcTokenWatch, ExpiryWarnings, MonitoringJobs],
   exports: [StiClients, StiPaTrust, SpcTokenProbe, StiPaCaListMonitor],

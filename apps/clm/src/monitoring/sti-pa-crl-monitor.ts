@@ -17,6 +17,7 @@ import { ProcurementService } from '../procurement/procurement.service.js';
 import { StiClients } from '../procurement/sti-clients.js';
 import { IN_FLIGHT_ORDER_STATES } from '../procurement/order-states.js';
 import { StiPaTrust } from '../procurement/sti-pa-trust.js';
+import { KeyRetirement } from '../renewal/key-retirement.service.js';
 import { revocationReasonName } from '../renewal/revocation-reasons.js';
 import { LifecycleEvents } from '../webhooks/lifecycle-events.service.js';
 import { normalizedSerial, oneAccountPerStiPa } from './sti-pa-accounts.js';
@@ -55,6 +56,7 @@ export class StiPaCrlMonitor {
     private readonly events: LifecycleEvents,
     private readonly clock: Clock,
     private readonly procurement: ProcurementService,
+    private readonly keys: KeyRetirement,
   ) {}
 
   /** Refreshes every CRL that is due (or all with `force`). */
@@ -155,8 +157,24 @@ export class StiPaCrlMonitor {
         }
         if (!leafListed && !issuerListed) continue;
         const finding = this.confirm(parseCertificateChain(row.chainPem!), crl);
-        if (finding && (await this.markRevoked(row.id, finding, url))) revoked += 1;
+        if (!finding || !(await this.markRevoked(row.id, finding, url))) continue;
+        revoked += 1;
+        if (finding.reason === 'keyCompromise') await this.retireKey(row.id);
       }
+    }
+  }
+
+  /**
+   * The CRL says the key is compromised (RFC 5280 §5.3.1): the same retirement as an operator's
+   * keyCompromise revocation (KeyRetirement), after markRevoked started the replacement. A
+   * failure (the CA down while revoking a sibling) is logged, not thrown: the revocation is
+   * recorded, and RevocationService.completePendingRevocations retires the key at its next run.
+   */
+  private async retireKey(certificateId: string): Promise<void> {
+    try {
+      await this.keys.retireKeyOf(certificateId, CRL_MONITOR);
+    } catch (error) {
+      this.logger.error({ msg: 'the key of a certificate the STI-PA CRL lists as keyCompromise could not be retired yet; the pending-revocations job retries', certificateId, code: (error as { code?: string }).code, reason: (error as Error).message });
     }
   }
 

@@ -3,6 +3,7 @@ import { CertificatesModule } from '../certificates/certificates.module.js';
 import { MonitoringModule } from '../monitoring/monitoring.module.js';
 import { ProcurementModule } from '../procurement/procurement.module.js';
 import { CertificateExpiry } from './certificate-expiry.service.js';
+import { KeyRetirementModule } from './key-retirement.module.js';
 import { RenewalController, RenewalScanController, StiCaRenewalPolicyController } from './renewal.controller.js';
 import { RenewalJobs } from './renewal.jobs.js';
 import { RenewalPolicyService } from './renewal-policy.service.js';
@@ -14,7 +15,7 @@ import { RevocationService } from './revocation.service.js';
  * expiry of superseded certificates, manual renew/revoke, renewal policies.
  */
 @Module({
-  imports: [ProcurementModule, CertificatesModule, MonitoringModule],
+  imports: [ProcurementModule, CertificatesModule, MonitoringModule, KeyRetirementModule],
   controllers: [RenewalController, StiCaRenewalPolicyController, RenewalScanController],
   providers: [RenewalScheduler, CertificateExpiry, RevocationService, RenewalPolicyService, RenewalJobs],
   exports: [RenewalScheduler, CertificateExpiry, RevocationService],

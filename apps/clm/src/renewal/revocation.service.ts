@@ -1,24 +1,19 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { isAcmeError, AcmeErrorCode } from '@app/acme';
 import { PrismaService } from '@app/db';
-import type { Keystore } from '@app/keystore';
-import { parseCertificateChain } from '@app/shaken';
-import { AuditService, type AuditActor } from '../audit/audit.service.js';
+import type { AuditActor } from '../audit/audit.service.js';
 import { Clock } from '../common/clock.js';
 import { DomainError, conflict, notFound } from '../common/domain-error.js';
 import type { ClmConfig } from '../config/config.js';
-import { CLM_CONFIG, KEYSTORE } from '../config/config.module.js';
-import { openKeyPair } from '../procurement/key-material.js';
+import { CLM_CONFIG } from '../config/config.module.js';
 import { IN_FLIGHT_ORDER_STATES } from '../procurement/order-states.js';
 import { ProcurementService } from '../procurement/procurement.service.js';
-import { StiClients } from '../procurement/sti-clients.js';
-import { LifecycleEvents } from '../webhooks/lifecycle-events.service.js';
+import { CertificateRevoker, REVOCABLE, type RevocableCertificate } from './certificate-revoker.js';
+import { KeyRetirement } from './key-retirement.service.js';
 import { RenewalErrorCode } from './renewal-errors.js';
 import { RenewalScheduler } from './renewal-scheduler.service.js';
-import { revocationReasonCode, type SubscriberRevocationReason } from './revocation-reasons.js';
+import type { SubscriberRevocationReason } from './revocation-reasons.js';
 
 const REVOCATION: AuditActor = { type: 'system', component: 'revocation' };
-const REVOCABLE = ['active', 'superseded'];
 
 export interface RevocationRequest {
   readonly reason: SubscriberRevocationReason;
@@ -45,8 +40,6 @@ export type RevocationResult =
  */
 const IMMEDIATE_REASONS: readonly SubscriberRevocationReason[] = ['keyCompromise', 'privilegeWithdrawn'];
 
-type RevocableCertificate = NonNullable<Awaited<ReturnType<RevocationService['load']>>>;
-
 /**
  * Revocation (issue 5): ACME revokeCert (RFC 8555 §7.6) with an RFC 5280 reason, then the
  * certificate's `revoked` state, timeline entry, audit row and certificate.revoked event in one
@@ -59,20 +52,18 @@ export class RevocationService {
 
   constructor(
     private readonly prisma: PrismaService,
-    private readonly clients: StiClients,
+    private readonly revoker: CertificateRevoker,
+    private readonly keys: KeyRetirement,
     private readonly renewals: RenewalScheduler,
     private readonly procurement: ProcurementService,
-    private readonly events: LifecycleEvents,
-    private readonly auditLog: AuditService,
     private readonly clock: Clock,
-    @Inject(KEYSTORE) private readonly keystore: Keystore,
     @Inject(CLM_CONFIG) private readonly config: ClmConfig,
   ) {}
 
   async revoke(certificateId: string, request: RevocationRequest, actor: AuditActor): Promise<RevocationResult> {
     const certificate = await this.load(certificateId);
     if (!certificate) throw notFound('CERTIFICATE.NOT_FOUND', `no certificate ${certificateId}`);
-    if (!REVOCABLE.includes(certificate.status) || !certificate.chainPem) {
+    if (!(REVOCABLE as readonly string[]).includes(certificate.status) || !certificate.chainPem) {
       throw conflict(RenewalErrorCode.NOT_REVOCABLE, `certificate ${certificateId} is ${certificate.status}; only active or superseded certificates are revoked`);
     }
     if (request.replace) {
@@ -84,10 +75,10 @@ export class RevocationService {
     // Journal first: a crash after the CA revoked but before markRevoked commits would otherwise
     // leave a certificate the CA (and soon the STI-PA CRL) calls revoked in our `active` state,
     // still handed to signers. completePendingRevocations finishes what was journaled.
-    await this.journalRequest(certificate, { reason: request.reason, replace: false }, actor);
-    await this.revokeAtCa(certificate, request.reason);
-    await this.markRevoked(certificate, request.reason, actor, 'acme');
-    if (request.reason === 'keyCompromise') await this.retireKey(certificate, actor);
+    await this.revoker.journalRequest(certificate, { reason: request.reason, replace: false }, actor);
+    await this.revoker.revokeAtCa(certificate, request.reason);
+    await this.revoker.markRevoked(certificate, request.reason, actor, 'acme');
+    if (request.reason === 'keyCompromise') await this.keys.retireKey(certificate, actor);
     return { state: 'revoked', certificateId, wasActive: certificate.status === 'active' };
   }
 
@@ -111,14 +102,14 @@ export class RevocationService {
     let failed = 0;
     for (const { id, reason, replace, grace_hours: graceHours } of pending) {
       const certificate = await this.load(id);
-      if (!certificate || !REVOCABLE.includes(certificate.status)) continue;
+      if (!certificate || !(REVOCABLE as readonly string[]).includes(certificate.status)) continue;
       // With replace, the active certificate waits for its replacement, then for the grace window.
       if (replace && certificate.status !== 'superseded') continue;
       if (replace && !this.graceOver(certificate.supersededAt, reason, graceHours)) continue;
       try {
-        await this.revokeAtCa(certificate, reason);
-        if (await this.markRevoked(certificate, reason, REVOCATION, replace ? 'acme_after_replacement' : 'acme')) revoked += 1;
-        if (reason === 'keyCompromise') await this.retireKey(certificate, REVOCATION);
+        await this.revoker.revokeAtCa(certificate, reason);
+        if (await this.revoker.markRevoked(certificate, reason, REVOCATION, replace ? 'acme_after_replacement' : 'acme')) revoked += 1;
+        if (reason === 'keyCompromise') await this.keys.retireKey(certificate, REVOCATION);
       } catch (error) {
         failed += 1;
         this.logger.warn({ msg: 'pending revocation failed; retried at the next run', certificateId: id, code: (error as { code?: string }).code, reason: (error as Error).message });
@@ -140,13 +131,18 @@ export class RevocationService {
       SELECT DISTINCT ON (c.key_id) c.id::text AS id
       FROM certificates c JOIN private_keys k ON k.id = c.key_id
       WHERE c.status = 'revoked' AND c.revocation_reason = 'keyCompromise' AND k.destroyed_at IS NULL
+        -- A keyCompromise revoke-with-replace still waiting for its replacement keeps the key's
+        -- active certificate signing until then; the loop above retires the key when it completes.
+        AND NOT EXISTS (
+          SELECT 1 FROM certificates p JOIN certificate_events e ON e.certificate_id = p.id AND e.type = 'revocation.requested'
+          WHERE p.key_id = c.key_id AND p.status IN ('active', 'superseded') AND COALESCE((e.details->>'replace')::boolean, true))
       ORDER BY c.key_id, c.revoked_at`;
     let failed = 0;
     for (const { id } of unretired) {
       const certificate = await this.load(id);
       if (!certificate) continue;
       try {
-        await this.retireKey(certificate, REVOCATION);
+        await this.keys.retireKey(certificate, REVOCATION);
       } catch (error) {
         failed += 1;
         this.logger.warn({ msg: 'retiring a compromised key failed; retried at the next run', certificateId: id, keyId: certificate.keyId, code: (error as { code?: string }).code, reason: (error as Error).message });
@@ -160,16 +156,16 @@ export class RevocationService {
     if (compromised) {
       // Journaled before anything is ordered: from this commit on no renewal of any certificate
       // with this key, the scheduler's included, reuses it (procurement's keyRetired).
-      await this.journalRequest(certificate, { reason, replace: true }, actor);
+      await this.revoker.journalRequest(certificate, { reason, replace: true }, actor);
       // Older certificates of the key sign nothing of ours but still verify: revoked now.
-      await this.revokeSameKey(certificate, ['superseded'], actor);
+      await this.keys.revokeSameKey(certificate, ['superseded'], actor);
     }
     const replacementId = await this.orderReplacement(certificate, compromised, actor);
     const graceHours = this.graceHours(reason);
     if (compromised) {
       await this.prisma.certificateEvent.create({ data: { certificateId: certificate.id, at: this.clock.now(), type: 'revocation.replacement_ordered', details: { replacementId, graceHours } } });
     } else {
-      await this.journalRequest(certificate, { reason, replace: true, replacementId, graceHours }, actor);
+      await this.revoker.journalRequest(certificate, { reason, replace: true, replacementId, graceHours }, actor);
     }
     return { state: 'revocation_pending', certificateId: certificate.id, replacementId, graceHours };
   }
@@ -209,97 +205,7 @@ export class RevocationService {
     }
   }
 
-  /**
-   * After a keyCompromise revocation (RFC 5280 §5.3.1: the key must be presumed in other hands):
-   * every other certificate with the key is revoked too (superseded ones still verify until
-   * notAfter), any order still in flight with it is cancelled, and the key is destroyed — its
-   * sealed material erased and destroyedAt set — so neither a renewal nor the signer hand-off
-   * ever uses it again. Runs again from completePendingRevocations if interrupted.
-   */
-  private async retireKey(certificate: RevocableCertificate, actor: AuditActor): Promise<void> {
-    await this.revokeSameKey(certificate, REVOCABLE as ('active' | 'superseded')[], actor);
-    const inFlight = await this.prisma.certificate.findMany({ where: { keyId: certificate.keyId, order: { state: { in: [...IN_FLIGHT_ORDER_STATES] } } }, select: { id: true } });
-    for (const { id } of inFlight) {
-      await this.procurement.cancelOrder(id, `its key ${certificate.keyId} is compromised (keyCompromise revocation of certificate ${certificate.id})`, actor);
-    }
-    const now = this.clock.now();
-    await this.prisma.transaction(async (tx) => {
-      const { count } = await tx.privateKey.updateMany({ where: { id: certificate.keyId, destroyedAt: null }, data: { destroyedAt: now, sealed: null, kekId: null } });
-      if (count === 0) return;
-      await tx.certificateEvent.create({ data: { certificateId: certificate.id, at: now, type: 'key.destroyed', details: { keyId: certificate.keyId, reason: 'keyCompromise' } } });
-      await this.auditLog.record(actor, { action: 'key.destroyed', subjectType: 'private_key', subjectId: certificate.keyId, details: { reason: 'keyCompromise', certificateId: certificate.id } }, tx);
-    });
-  }
-
-  /** Revokes (journal, CA, state) the other certificates holding `certificate`'s key in `statuses`. */
-  private async revokeSameKey(certificate: RevocableCertificate, statuses: ('active' | 'superseded')[], actor: AuditActor): Promise<void> {
-    const siblings = await this.prisma.certificate.findMany({
-      where: { keyId: certificate.keyId, id: { not: certificate.id }, status: { in: statuses }, chainPem: { not: null } },
-      include: { ocn: true, stiCa: true, key: true },
-    });
-    for (const sibling of siblings) {
-      await this.journalRequest(sibling, { reason: 'keyCompromise', replace: false, sameKeyAs: certificate.id }, actor);
-      await this.revokeAtCa(sibling, 'keyCompromise');
-      await this.markRevoked(sibling, 'keyCompromise', actor, 'acme_same_key');
-    }
-  }
-
-  /** The `revocation.requested` marker completePendingRevocations works from, with its audit row. */
-  private async journalRequest(certificate: RevocableCertificate, details: { reason: SubscriberRevocationReason; replace: boolean; replacementId?: string; graceHours?: number; sameKeyAs?: string }, actor: AuditActor): Promise<void> {
-    await this.prisma.transaction(async (tx) => {
-      await tx.certificateEvent.create({ data: { certificateId: certificate.id, at: this.clock.now(), type: 'revocation.requested', details } });
-      await this.auditLog.record(actor, { action: 'certificate.revocation_requested', subjectType: 'certificate', subjectId: certificate.id, details }, tx);
-    });
-  }
-
-  /** RFC 8555 §7.6: signed by the ordering account, or by the certificate's own key when we have no account there. */
-  private async revokeAtCa(certificate: RevocableCertificate, reason: SubscriberRevocationReason): Promise<void> {
-    const [leaf] = parseCertificateChain(certificate.chainPem!);
-    const account = await this.prisma.acmeAccount.findUnique({
-      where: { stiCaId_providerId: { stiCaId: certificate.stiCaId, providerId: certificate.providerId } },
-      include: { key: true },
-    });
-    const useAccount = account?.status === 'valid' && account.accountUrl !== null;
-    const certificateKey = useAccount ? undefined : await openKeyPair(this.keystore, certificate.key);
-    const client = useAccount
-      ? this.clients.acme(certificate.stiCa, await openKeyPair(this.keystore, account.key), account.accountUrl)
-      : this.clients.acme(certificate.stiCa, certificateKey!);
-    try {
-      await client.revokeCertificate(new Uint8Array(leaf!.rawData), {
-        reason: revocationReasonCode(reason),
-        ...(certificateKey ? { certificateKey } : {}),
-      });
-    } catch (error) {
-      // Revoked before (by us on another replica, or by the CA): the outcome we want.
-      if (isAcmeError(error) && error.code === AcmeErrorCode.ALREADY_REVOKED) return;
-      const code = (error as { code?: string }).code ?? 'INTERNAL';
-      throw new DomainError(RenewalErrorCode.REVOCATION_FAILED, 502, `${certificate.stiCa.name} did not revoke certificate ${certificate.id}: ${code}: ${(error as Error).message}`.slice(0, 1_000), { caCode: code });
-    } finally {
-      await client.close();
-    }
-  }
-
-  /** Compare-and-set on the status, so two replicas completing the same revocation report it once. */
-  private async markRevoked(certificate: RevocableCertificate, reason: string, actor: AuditActor, source: string): Promise<boolean> {
-    const now = this.clock.now();
-    return this.prisma.transaction(async (tx) => {
-      const { count } = await tx.certificate.updateMany({
-        where: { id: certificate.id, status: { in: REVOCABLE as ('active' | 'superseded')[] } },
-        data: { status: 'revoked', revokedAt: now, revocationReason: reason },
-      });
-      if (count === 0) return false;
-      await tx.certificateEvent.create({ data: { certificateId: certificate.id, at: now, type: 'certificate.revoked', details: { reason, source, was: certificate.status } } });
-      await this.events.emit(tx, {
-        type: 'certificate.revoked',
-        subject: { type: 'certificate', id: certificate.id },
-        data: { ocn: certificate.ocn.code, serial: certificate.serial, reason, source, wasActive: certificate.status === 'active' },
-        actor,
-      });
-      return true;
-    });
-  }
-
   private load(id: string) {
-    return this.prisma.certificate.findUnique({ where: { id }, include: { ocn: true, stiCa: true, key: true } });
+    return this.revoker.load(id);
   }
 }
