@@ -433,4 +433,34 @@ describe('renewal through the sandbox with a moving clock (integration)', () => 
     // Signers were never handed the new certificate: the one active before is still the OCN's.
     expect((await activeOf(ocn)).id).toBe(second);
   });
+
+  it('keyCompromise of a superseded certificate revokes the active one with the same key only after starting a new-key replacement, and says so', async () => {
+    const { provider, ocns } = await onboardProvider(clm, sandbox);
+    const ocn = ocns[0]!;
+    const ca = await registerSandboxStiCa(clm, sandbox);
+    const first = (await clm.procurement.requestCertificate({ providerId: provider.id, ocn, stiCaId: ca.id }, { type: 'admin', admin: testAdmin() })).certificateId;
+    await clm.worker.drain();
+    expect((await http('PATCH', `/api/v1/certificates/${first}/renewal-policy`, { keyRotation: 'never' })).status).toBe(200);
+    const second = (await http('POST', `/api/v1/certificates/${first}/renew`, {})).json!.id as string;
+    await clm.worker.drain();
+    const { keyId } = await clm.prisma.certificate.findUniqueOrThrow({ where: { id: second } });
+
+    const answer = await http('POST', `/api/v1/certificates/${first}/revoke`, { reason: 'keyCompromise' });
+    expect(answer.status).toBe(200);
+    expect(answer.json).toMatchObject({ state: 'revoked', certificate: { id: first, state: 'revoked' } });
+    // The active certificate shared the key: revoked too, but the answer names what replaces it.
+    expect(await clm.prisma.certificate.findUniqueOrThrow({ where: { id: second } })).toMatchObject({ status: 'revoked', revocationReason: 'keyCompromise' });
+    const replacement = answer.json!.replacement as CertificateView;
+    expect(replacement).toMatchObject({ renewedFromId: second, order: { kind: 'renew' } });
+    expect((await clm.prisma.certificate.findUniqueOrThrow({ where: { id: replacement.id } })).keyId).not.toBe(keyId);
+    expect(answer.json!.notice).toContain(`active certificate ${second}`);
+    expect(answer.json!.notice).toContain(`certificate ${replacement.id}, with a new key`);
+    // Started before the sibling was revoked (FreshKeyReplacement, as for a certificate the CRL lists).
+    const replacementRow = await clm.prisma.certificate.findUniqueOrThrow({ where: { id: replacement.id } });
+    const siblingRevoked = await clm.prisma.certificateEvent.findFirstOrThrow({ where: { certificateId: second, type: 'certificate.revoked' } });
+    expect(replacementRow.createdAt.getTime()).toBeLessThanOrEqual(siblingRevoked.at.getTime());
+    expect(await clm.prisma.privateKey.findUniqueOrThrow({ where: { id: keyId } })).toMatchObject({ destroyedAt: expect.any(Date) });
+    await clm.worker.drain();
+    expect((await activeOf(ocn)).id).toBe(replacement.id);
+  });
 });

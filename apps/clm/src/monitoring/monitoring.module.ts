@@ -18,7 +18,7 @@ import { StiPaCrlMonitor } from './sti-pa-crl-monitor.js';
  * sessions; renewal and readiness use these.
  */
 @Module({
-  // ProcurementService: an active certificate found on the CRL is replaced at once;
+  // FreshKeyReplacement: an active certificate found on the CRL is replaced at once;
   // KeyRetirement: a key the CRL lists as compromised is retired as an operator's keyCompromise is.
   imports: [ProcurementModule, KeyRetirementModule],
   controllers: [MonitoringController],

@@ -12,10 +12,8 @@ import {
 } from '@app/shaken';
 import { Clock } from '../common/clock.js';
 import type { AuditActor } from '../audit/audit.service.js';
-import { DomainError } from '../common/domain-error.js';
-import { ProcurementService } from '../procurement/procurement.service.js';
+import { FreshKeyReplacement } from '../procurement/fresh-key-replacement.js';
 import { StiClients } from '../procurement/sti-clients.js';
-import { IN_FLIGHT_ORDER_STATES } from '../procurement/order-states.js';
 import { StiPaTrust } from '../procurement/sti-pa-trust.js';
 import { KeyRetirement } from '../renewal/key-retirement.service.js';
 import { revocationReasonName } from '../renewal/revocation-reasons.js';
@@ -55,7 +53,7 @@ export class StiPaCrlMonitor {
     private readonly trust: StiPaTrust,
     private readonly events: LifecycleEvents,
     private readonly clock: Clock,
-    private readonly procurement: ProcurementService,
+    private readonly replacements: FreshKeyReplacement,
     private readonly keys: KeyRetirement,
   ) {}
 
@@ -195,39 +193,13 @@ export class StiPaCrlMonitor {
     return undefined;
   }
 
-  /**
-   * A renewal of `certificateId` with a new key (kind renew, renewedFromId): the one already in
-   * flight for the OCN if it has a different key, else a new order (an in-flight one reusing the
-   * revoked certificate's key is cancelled). A refusal is reported in the alert, not thrown: the
-   * revocation must be recorded either way.
-   */
-  private async startReplacement(certificateId: string): Promise<{ certificateId: string | null; error?: string }> {
-    const revoked = await this.prisma.certificate.findUniqueOrThrow({ where: { id: certificateId }, select: { ocnId: true, stiCaId: true, keyId: true } });
-    for (let attempt = 1; ; attempt++) {
-      const inFlight = await this.prisma.certificate.findFirst({
-        where: { ocnId: revoked.ocnId, stiCaId: revoked.stiCaId, order: { state: { in: [...IN_FLIGHT_ORDER_STATES] } } },
-        select: { id: true, keyId: true },
-      });
-      if (inFlight && inFlight.keyId !== revoked.keyId) return { certificateId: inFlight.id };
-      if (inFlight) await this.procurement.cancelOrder(inFlight.id, `it reuses the key of certificate ${certificateId}, which the STI-PA CRL lists`, CRL_MONITOR);
-      try {
-        return { certificateId: (await this.procurement.requestRenewal(certificateId, CRL_MONITOR, { freshKey: true })).certificateId };
-      } catch (error) {
-        if (!(error instanceof DomainError)) throw error;
-        if (attempt < 3 && error.code === 'CERTIFICATE.ORDER_IN_FLIGHT') continue;
-        this.logger.error({ msg: 'no replacement could be started for a revoked active certificate', certificateId, code: error.code, reason: error.message });
-        return { certificateId: null, error: `${error.code}: ${error.message}` };
-      }
-    }
-  }
-
   /** Compare-and-set on the status: a certificate is reported once, whichever replica sees it first. */
   private async markRevoked(certificateId: string, finding: NonNullable<ReturnType<StiPaCrlMonitor['confirm']>>, url: string): Promise<boolean> {
     // The OCN's only certificate is unusable now (verifiers refuse it): a replacement is started
     // before the revoked state is recorded, so the alert can name it, and a crash in between
     // finds the replacement in flight at the next run.
     const current = await this.prisma.certificate.findUnique({ where: { id: certificateId }, select: { status: true } });
-    const replacement = current?.status === 'active' ? await this.startReplacement(certificateId) : null;
+    const replacement = current?.status === 'active' ? await this.replacements.start(certificateId, 'which the STI-PA CRL lists', CRL_MONITOR) : null;
     const now = this.clock.now();
     return this.prisma.transaction(async (tx) => {
       const before = await tx.certificate.findUnique({ where: { id: certificateId }, include: { ocn: true } });

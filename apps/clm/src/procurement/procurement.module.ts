@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { CertificateTrustCheck } from './certificate-trust-check.js';
+import { FreshKeyReplacement } from './fresh-key-replacement.js';
 import { HaltTestHook } from './halt-test-hook.js';
 import { OrderLedger } from './order-ledger.js';
 import { OrderProcessor } from './order-processor.js';
@@ -34,6 +35,7 @@ import { StiPaTrust } from './sti-pa-trust.js';
     OrderWorker,
     HaltTestHook,
     ProcurementService,
+    FreshKeyReplacement,
     EnsureAcmeAccountStep,
     ObtainSpcTokenStep,
     CreateAcmeOrderStep,
@@ -44,6 +46,6 @@ import { StiPaTrust } from './sti-pa-trust.js';
     PublishCertificateStep,
     ActivateCertificateStep,
   ],
-  exports: [ProcurementService, OrderWorker, CertificateTrustCheck],
+  exports: [ProcurementService, FreshKeyReplacement, OrderWorker, CertificateTrustCheck],
 })
 export class ProcurementModule {}

@@ -7,6 +7,7 @@ import type { CertificateView } from '../certificates/certificate-views.js';
 import { CertificatesService } from '../certificates/certificates.service.js';
 import { JobRunner } from '../jobs/job-runner.service.js';
 import { RenewalPolicyService, type StiCaRenewalPolicyView } from './renewal-policy.service.js';
+import type { SiblingReplacement } from './key-retirement.service.js';
 import { RENEWAL_SCAN_JOB } from './renewal.jobs.js';
 import { RenewalPolicyDto, RenewCertificateDto, RevokeCertificateDto } from './renewal.dto.js';
 import { RenewalScheduler, type RenewalScanSummary } from './renewal-scheduler.service.js';
@@ -58,12 +59,16 @@ export class RenewalController {
     const certificate = await this.certificates.get(id);
     // Revoking the active certificate without replace is the operator's choice; say what it means.
     const dark = result.state === 'revoked' && result.wasActive;
+    const sibling = result.state === 'revoked' ? result.siblingReplacement : null;
+    const replacementId = result.state === 'revocation_pending' ? result.replacementId : sibling?.certificateId;
     return {
       state: result.state,
       certificate,
-      replacement: result.state === 'revocation_pending' ? await this.certificates.get(result.replacementId) : null,
+      replacement: replacementId ? await this.certificates.get(replacementId) : null,
       graceHours: result.state === 'revocation_pending' ? result.graceHours : null,
-      notice: dark ? `OCN ${certificate.ocn} has no active certificate now: signers get none until a new one is requested (POST /api/v1/certificates)` : null,
+      notice: dark
+        ? `OCN ${certificate.ocn} has no active certificate now: signers get none until a new one is requested (POST /api/v1/certificates)`
+        : sibling ? siblingNotice(certificate.ocn, sibling) : null,
     };
   }
 
@@ -103,4 +108,12 @@ export class RenewalScanController {
     const summary = await this.jobs.run(RENEWAL_SCAN_JOB, async () => ({ ...(await this.renewals.scan()) }));
     return summary ?? { skipped: 'a scan is already running in this process' };
   }
+}
+
+/** keyCompromise of a superseded certificate took the OCN's active one (same key) with it: say so, and what replaces it. */
+function siblingNotice(ocn: string, sibling: SiblingReplacement): string {
+  const revoked = `the active certificate ${sibling.revokedActiveId} of OCN ${ocn} had the same key and was revoked too (keyCompromise)`;
+  return sibling.certificateId
+    ? `${revoked}; certificate ${sibling.certificateId}, with a new key, is being ordered to replace it (the OCN has no active certificate until it is active)`
+    : `${revoked}; no replacement could be started (${sibling.error ?? 'unknown error'}): OCN ${ocn} has no active certificate now, request one (POST /api/v1/certificates)`;
 }

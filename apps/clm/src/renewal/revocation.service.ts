@@ -8,7 +8,7 @@ import { CLM_CONFIG } from '../config/config.module.js';
 import { IN_FLIGHT_ORDER_STATES } from '../procurement/order-states.js';
 import { ProcurementService } from '../procurement/procurement.service.js';
 import { CertificateRevoker, REVOCABLE, type RevocableCertificate } from './certificate-revoker.js';
-import { KeyRetirement } from './key-retirement.service.js';
+import { KeyRetirement, type SiblingReplacement } from './key-retirement.service.js';
 import { RenewalErrorCode } from './renewal-errors.js';
 import { RenewalScheduler } from './renewal-scheduler.service.js';
 import type { SubscriberRevocationReason } from './revocation-reasons.js';
@@ -22,7 +22,13 @@ export interface RevocationRequest {
 }
 
 export type RevocationResult =
-  | { readonly state: 'revoked'; readonly certificateId: string; readonly wasActive: boolean }
+  | {
+      readonly state: 'revoked';
+      readonly certificateId: string;
+      readonly wasActive: boolean;
+      /** keyCompromise of a superseded certificate: the active one with the same key was revoked too, after this replacement was started. */
+      readonly siblingReplacement: SiblingReplacement | null;
+    }
   | {
       readonly state: 'revocation_pending';
       readonly certificateId: string;
@@ -78,8 +84,8 @@ export class RevocationService {
     await this.revoker.journalRequest(certificate, { reason: request.reason, replace: false }, actor);
     await this.revoker.revokeAtCa(certificate, request.reason);
     await this.revoker.markRevoked(certificate, request.reason, actor, 'acme');
-    if (request.reason === 'keyCompromise') await this.keys.retireKey(certificate, actor);
-    return { state: 'revoked', certificateId, wasActive: certificate.status === 'active' };
+    const siblingReplacement = request.reason === 'keyCompromise' ? await this.keys.retireKey(certificate, actor) : null;
+    return { state: 'revoked', certificateId, wasActive: certificate.status === 'active', siblingReplacement };
   }
 
   /**
