@@ -117,7 +117,7 @@ export class RenewalScheduler {
       if (!due) return 'not_due';
       try {
         // The revoked certificate's key is not reused, whatever the key rotation says: the
-        // replacement the CRL monitor started did the same (sti-pa-crl-monitor.ts startReplacement).
+        // replacement the CRL monitor started did the same (procurement/fresh-key-replacement.ts).
         await this.procurement.requestRenewal(certificateId, actor, due === 'revoked' ? { freshKey: true } : {});
         return 'started';
       } catch (error) {
