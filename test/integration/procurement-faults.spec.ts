@@ -7,7 +7,7 @@ import { openSpcToken } from '../../apps/clm/src/procurement/sealed-spc-token.js
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { onboardProvider, registerSandboxStiCa, testAdmin } from '../support/factories.js';
 import { LoopbackStiCrPublisher } from '../support/loopback-sti-cr-publisher.js';
-import { ShiftedClock, startProcurementApp, type ProcurementApp } from '../support/procurement-app.js';
+import { ShiftedClock, startProcurementApp, useProcurementApp, type ProcurementApp } from '../support/procurement-app.js';
 import { startSandboxProcess, type SandboxProcess } from '../support/sandbox.js';
 
 const HOUR = 3_600_000;
@@ -258,21 +258,10 @@ describe('procurement under sandbox faults (integration)', () => {
 });
 
 describe('procurement without an STI-CR publisher (integration)', () => {
-  let db: TestDatabase;
-  let sandbox: SandboxProcess;
-  let clm: ProcurementApp;
-
-  beforeAll(async () => {
-    [db, sandbox] = await Promise.all([createTestDatabase(), startSandboxProcess()]);
-    clm = await startProcurementApp({ db, sandbox });
-  });
-  afterAll(async () => {
-    await clm?.close();
-    await sandbox?.stop();
-    await db?.drop();
-  });
+  const fixture = useProcurementApp();
 
   it('waits in publishing with PUBLISH.NOT_CONFIGURED instead of activating an unpublished certificate', async () => {
+    const { clm, sandbox } = fixture;
     const { provider, ocns } = await onboardProvider(clm, sandbox);
     const ca = await registerSandboxStiCa(clm, sandbox);
     const { certificateId } = await clm.procurement.requestCertificate({ providerId: provider.id, ocn: ocns[0]!, stiCaId: ca.id }, admin);

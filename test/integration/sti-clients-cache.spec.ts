@@ -1,10 +1,8 @@
 import 'reflect-metadata';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { StiClients } from '../../apps/clm/src/procurement/sti-clients.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { onboardProvider, testAdmin } from '../support/factories.js';
-import { startProcurementApp, type ProcurementApp } from '../support/procurement-app.js';
-import { startSandboxProcess, type SandboxProcess } from '../support/sandbox.js';
+import { useProcurementApp } from '../support/procurement-app.js';
 
 /**
  * One STI-PA client per API user is shared by every order of that provider. Each token request
@@ -12,29 +10,21 @@ import { startSandboxProcess, type SandboxProcess } from '../support/sandbox.js'
  * the client other orders are using at that moment. A new password must still get a new client.
  */
 describe('the shared STI-PA client of a provider (integration)', () => {
-  let db: TestDatabase;
-  let sandbox: SandboxProcess;
-  let clm: ProcurementApp;
-
-  beforeAll(async () => {
-    [db, sandbox] = await Promise.all([createTestDatabase(), startSandboxProcess()]);
-    clm = await startProcurementApp({ db, sandbox });
-  });
-  afterAll(async () => {
-    await clm?.close();
-    await sandbox?.stop();
-    await db?.drop();
-  });
+  const fixture = useProcurementApp();
 
   it('outlives a lastLoginAt stamp on its row, and is replaced (without cutting requests under way) when the password changes', async () => {
+    const { clm, sandbox } = fixture;
     const { provider, stiPaUser } = await onboardProvider(clm, sandbox);
     const clients = clm.app.get(StiClients);
     const account = () => clm.prisma.stiPaAccount.findUniqueOrThrow({ where: { providerId: provider.id } });
 
-    const first = clients.stiPa(await account());
+    const before = await account();
+    const first = clients.stiPa(before);
     await first.login();
+    await new Promise((resolve) => setTimeout(resolve, 5));
     const stamped = await clm.prisma.stiPaAccount.update({ where: { providerId: provider.id }, data: { lastLoginAt: new Date(), lastError: null } });
-    expect(stamped.updatedAt.getTime()).toBeGreaterThan(0);
+    // The premise: the stamp is a new row version (what the cache used to be keyed on).
+    expect(stamped.updatedAt.getTime()).toBeGreaterThan(before.updatedAt.getTime());
     expect(clients.stiPa(stamped)).toBe(first);
 
     // A new password (same value, sealed anew) is a new login identity: a new client...

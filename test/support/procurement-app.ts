@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Module, ValidationPipe } from '@nestjs/common';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
+import { afterAll, beforeAll } from 'vitest';
 import { PrismaService } from '@app/db';
 import { Keystore, loadKek } from '@app/keystore';
 import { AppModule } from '../../apps/clm/src/app.module.js';
@@ -19,8 +20,8 @@ import { OrderWorker } from '../../apps/clm/src/procurement/order-worker.js';
 import { ProcurementService } from '../../apps/clm/src/procurement/procurement.service.js';
 import { CertificatePublisher } from '../../apps/clm/src/publishing/certificate-publisher.js';
 import { PublishingModule } from '../../apps/clm/src/publishing/publishing.module.js';
-import type { TestDatabase } from './database.js';
-import type { SandboxProcess } from './sandbox.js';
+import { createTestDatabase, type TestDatabase } from './database.js';
+import { startSandboxProcess, type SandboxProcess } from './sandbox.js';
 
 /**
  * Real time moved by an offset: the service's view of time can jump hours ahead (to walk
@@ -124,4 +125,29 @@ export async function startProcurementApp(options: ProcurementAppOptions): Promi
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+export interface ProcurementFixture {
+  readonly db: TestDatabase;
+  readonly sandbox: SandboxProcess;
+  readonly clm: ProcurementApp;
+}
+
+/**
+ * For a describe block: a fresh test database, a real sandbox process and the service's modules
+ * on them (no STI-CR publisher unless given), started before its tests and torn down after.
+ * Read the fields inside tests (they are set by the beforeAll).
+ */
+export function useProcurementApp(options: Omit<ProcurementAppOptions, 'db' | 'sandbox'> = {}): ProcurementFixture {
+  const fixture = {} as { db: TestDatabase; sandbox: SandboxProcess; clm: ProcurementApp };
+  beforeAll(async () => {
+    [fixture.db, fixture.sandbox] = await Promise.all([createTestDatabase(), startSandboxProcess()]);
+    fixture.clm = await startProcurementApp({ ...options, db: fixture.db, sandbox: fixture.sandbox });
+  });
+  afterAll(async () => {
+    await fixture.clm?.close();
+    await fixture.sandbox?.stop();
+    await fixture.db?.drop();
+  });
+  return fixture;
 }
